@@ -1,0 +1,52 @@
+# The inventory service. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install the service with its dev tools
+
+run: install ## migrate, load demo data when empty, and serve (API docs URL printed)
+	$(BIN)/inventory migrate
+	$(BIN)/inventory seed-demo --if-empty
+	$(BIN)/inventory serve
+
+worker: install ## run the message consumer, outbox relay and expiry sweeper
+	$(BIN)/inventory worker
+
+lint: install ## ruff check and format check
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
+
+format: install ## ruff format and autofix
+	$(BIN)/ruff format service tests bench
+	$(BIN)/ruff check --fix service tests bench
+
+typecheck: install ## mypy (strict) on service/
+	$(BIN)/mypy
+
+test: lint typecheck ## lint, type-check and run the whole test suite (real PostgreSQL and RabbitMQ)
+	$(BIN)/pytest
+
+proto: install ## regenerate proto/ (JSON Schema, AsyncAPI, golden examples) from the message structs
+	$(BIN)/python -m service.messaging.proto_gen
+
+bench: install ## run the benchmark suite (see bench/README.md)
+	bash bench/run.sh
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: help install run worker lint format typecheck test proto bench clean

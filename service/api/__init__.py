@@ -1,0 +1,1 @@
+"""The HTTP edge: Litestar app factory, controllers, error mapping."""

@@ -1,0 +1,69 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+
+from service.api.availability import AvailabilityController
+from service.api.errors import EXCEPTION_HANDLERS
+from service.api.health import live, ready
+from service.api.locations import LocationController
+from service.api.middleware import RequestContextMiddleware
+from service.api.openapi import docs_assets, openapi_config
+from service.api.stock import StockController
+from service.logging import configure_logging
+from service.runtime import Runtime
+from service.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    """Build the app. With ``runtime`` given (tests), the caller owns its lifecycle."""
+    settings = settings or (runtime.settings if runtime else load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        app.state.runtime = await Runtime.start(settings)
+        try:
+            yield
+        finally:
+            await app.state.runtime.stop()
+
+    return Litestar(
+        route_handlers=[
+            LocationController,
+            StockController,
+            AvailabilityController,
+            live,
+            ready,
+            docs_assets(),
+        ],
+        lifespan=[lifespan],
+        state=State({"runtime": runtime}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            DefineMiddleware(
+                RequestContextMiddleware, access_log=settings.environment == "development"
+            )
+        ],
+        openapi_config=openapi_config(version("inventory-service")),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # logging is configured once, by service.logging
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for an ASGI server (``service.api.app:app_from_env``, factory)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.environment == "production")
+    return create_app(settings)

@@ -1,0 +1,153 @@
+"""Every error leaves as ``application/problem+json`` with a stable ``code``.
+
+Domain errors map by class; Litestar's own client errors (malformed JSON,
+failed validation, unknown route) keep their status and get a code too.
+Anything else is a 500 whose body reveals nothing, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from service.contracts.common import Problem
+from service.domain import errors as domain
+from service.logging import get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_STATUS_BY_ERROR: list[tuple[type[domain.DomainError], int]] = [
+    (domain.NotFound, 404),
+    (domain.Conflict, 409),
+    (domain.InvalidInput, 422),
+]
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    body = Problem(
+        type=f"https://inventory.example/problems/{code}",
+        title=code.replace("_", " ").capitalize(),
+        status=status,
+        code=code,
+        detail=detail,
+        field=field,
+        errors=errors,
+    )
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def status_of(exc: domain.DomainError) -> int:
+    for cls, status in _STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def domain_error_handler(
+    _request: Request[Any, Any, Any], exc: domain.DomainError
+) -> Response[bytes]:
+    errors = getattr(exc, "errors", None)
+    return problem(status_of(exc), exc.code, exc.detail, field=exc.field, errors=errors)
+
+
+def validation_error_handler(
+    _request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[bytes]:
+    errors = [
+        {
+            "field": str(item.get("key", "")) or None,
+            "message": str(item.get("message", "invalid value")),
+            "source": _source(item.get("source", "body")),
+        }
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    if not errors:
+        missing = _MISSING.match(exc.detail)
+        if missing:
+            return problem(
+                400,
+                "missing_parameter",
+                f"the {missing[1]} parameter {missing[2]!r} is required",
+                field=missing[2],
+            )
+        return problem(400, "bad_request", exc.detail)
+    first = errors[0]
+    in_body = first["source"] == "body"
+    return problem(
+        422 if in_body else 400,
+        "invalid_body" if in_body else "invalid_parameter",
+        f"{first['field'] or 'body'}: {first['message']}",
+        field=first["field"],
+        errors=errors,
+    )
+
+
+def _source(value: object) -> str:
+    """'body', 'query', 'path' or 'header' (Litestar gives an enum for parameters)."""
+    return str(getattr(value, "value", value))
+
+
+_MISSING = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
+
+
+def http_error_handler(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if status >= 500:
+        log.error("http_server_error", status=status, detail=exc.detail)
+        return problem(status, "internal_error", "the service failed; the request was not applied")
+    code = _CODE_BY_STATUS.get(status, "client_error")
+    detail = exc.detail
+    if isinstance(exc.__cause__, SerializationException):
+        code, detail = "malformed_json", f"the body is not valid JSON: {exc.detail}"
+    return problem(status, code, detail, headers=exc.headers)
+
+
+def internal_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("unhandled_error", error=type(exc).__name__)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "the service failed; the request was not applied",
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    domain.DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,38 @@
+"""Liveness and readiness, public and cheap."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Response, get
+from litestar.datastructures import State
+
+from service.api.context import runtime
+from service.storage import migrations
+
+
+class Health(msgspec.Struct):
+    status: str
+    checks: dict[str, str] = {}
+
+
+@get("/health/live", tags=["health"], sync_to_thread=False)
+def live() -> Health:
+    """The process is up."""
+    return Health("ok")
+
+
+@get("/health/ready", tags=["health"], responses={})
+async def ready(state: State) -> Response[Health]:
+    """The database answers and every migration is applied (503 otherwise)."""
+    checks: dict[str, str] = {}
+    try:
+        async with runtime(state).db.connection() as conn:
+            pending = await migrations.pending(conn)
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if not pending else f"pending: {', '.join(pending)}"
+    except Exception as exc:
+        checks.setdefault("database", f"error: {type(exc).__name__}")
+    healthy = all(v == "ok" for v in checks.values()) and "migrations" in checks
+    return Response(
+        Health("ok" if healthy else "unavailable", checks), status_code=200 if healthy else 503
+    )

@@ -1,0 +1,42 @@
+"""Admin: create, update and read locations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get, put
+from litestar.datastructures import State
+from litestar.params import JSONBody, QueryParameter
+
+from service.api.context import runtime
+from service.api.openapi import problems
+from service.api.params import LocationIdPath
+from service.contracts.locations import Location, LocationIn, LocationList
+from service.usecases import locations
+
+
+class LocationController(Controller):
+    path = "/v1/locations"
+    tags = ["locations"]
+
+    @put("/{location_id:str}", status_code=200, responses=problems(400, 422))
+    async def put_location(
+        self, state: State, location_id: LocationIdPath, data: JSONBody[LocationIn]
+    ) -> Response[Location]:
+        """Create (201) or replace (200) a warehouse or store."""
+        location, created = await locations.put_location(runtime(state).db, location_id, data)
+        return Response(location, status_code=201 if created else 200)
+
+    @get("/", responses=problems(400))
+    async def list_locations(
+        self,
+        state: State,
+        kind: Annotated[Literal["warehouse", "store"] | None, QueryParameter()] = None,
+    ) -> LocationList:
+        """Every location, optionally only warehouses or stores."""
+        return LocationList(await locations.list_locations(runtime(state).db, kind))
+
+    @get("/{location_id:str}", responses=problems(400, 404))
+    async def get_location(self, state: State, location_id: LocationIdPath) -> Location:
+        """One location."""
+        return await locations.get_location(runtime(state).db, location_id)

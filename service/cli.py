@@ -1,0 +1,132 @@
+"""The ``inventory`` command: serve, worker, migrate, seed-demo, verify-ledger."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from service.logging import configure_logging, get_logger
+from service.settings import Settings, SettingsError, load_settings
+from service.storage import migrations
+from service.storage.database import Database
+from service.storage.pool import connect, create_database_if_missing, create_pool
+
+log = get_logger("service.cli")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"inventory: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, json=settings.environment == "production")
+    command: Callable[[Settings, argparse.Namespace], int] = args.handler
+    return command(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inventory", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default=None, help="address to bind (INVENTORY_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="port to bind (INVENTORY_PORT)")
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending migrations")
+    migrate.set_defaults(handler=lambda s, a: _run(_migrate(s)))
+
+    seed = commands.add_parser("seed-demo", help="load demo locations, SKUs and stock")
+    seed.add_argument("--if-empty", action="store_true", help="only when there are no locations")
+    seed.set_defaults(handler=lambda s, a: _run(_seed(s, if_empty=a.if_empty)))
+
+    verify = commands.add_parser("verify-ledger", help="check every balance against its movements")
+    verify.set_defaults(handler=lambda s, a: _run(_verify(s)))
+    return parser
+
+
+def _run(work: Awaitable[int]) -> int:
+    try:
+        return asyncio.run(work)  # type: ignore[arg-type]
+    except (OSError, migrations.MigrationError) as exc:
+        print(f"inventory: {exc}", file=sys.stderr)
+        return 1
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"inventory: serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
+    Granian(
+        target="service.api.app:app_from_env",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=settings.http_workers,
+        loop=Loops.uvloop,
+        log_access=False,
+    ).serve()
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    if await create_database_if_missing(settings.database_url):
+        print("inventory: database created")
+    conn = await connect(settings.database_url)
+    try:
+        applied = await migrations.migrate(conn)
+    finally:
+        await conn.close()
+    print(
+        f"inventory: {len(applied)} migration(s) applied"
+        + (f": {', '.join(applied)}" if applied else "")
+    )
+    return 0
+
+
+async def _seed(settings: Settings, *, if_empty: bool) -> int:
+    from service.demo import seed_demo
+
+    pool = await create_pool(settings.database_url)
+    try:
+        if if_empty and await pool.fetchval("SELECT count(*) FROM locations"):
+            print("inventory: locations exist already; demo data not loaded")
+            return 0
+        movements = await seed_demo(Database(pool))
+    finally:
+        await pool.close()
+    print(f"inventory: demo data loaded ({movements} movements)")
+    return 0
+
+
+async def _verify(settings: Settings) -> int:
+    from service.storage.ledger import LedgerRepository
+
+    conn = await connect(settings.database_url)
+    try:
+        mismatches = await LedgerRepository(conn).ledger_mismatches()
+    finally:
+        await conn.close()
+    if not mismatches:
+        print("inventory: ledger verified: every balance equals the sum of its movements")
+        return 0
+    for row in mismatches:
+        print(
+            f"MISMATCH {row['location_id']} {row['sku']}: "
+            f"on_hand {row['on_hand']} vs {row['movements_on_hand']}, "
+            f"reserved {row['reserved']} vs {row['movements_reserved']}, "
+            f"incoming {row['incoming']} vs {row['movements_incoming']}"
+        )
+    print(
+        f"inventory: ledger does NOT verify: {len(mismatches)} balance(s) differ", file=sys.stderr
+    )
+    return 1

@@ -1,0 +1,161 @@
+"""The ledger's rules: what each movement does to a balance, and what is available.
+
+A balance is (on_hand, reserved, incoming, safety_stock).
+``available = max(0, on_hand - reserved - safety_stock)``.
+Physical events are never refused for lack of stock: on_hand may fall below
+reserved (or below zero); available then clamps at 0 and a shortage is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from service.contracts.stock import (
+    Adjustment,
+    Movement,
+    Receipt,
+    Return,
+    Sale,
+    StockCount,
+    Transfer,
+    TransferReceipt,
+    WriteOff,
+)
+from service.domain.errors import InvalidInput
+
+BalanceKey = tuple[str, str]  # (location_id, sku): the order rows are locked in
+Status = Literal["in_stock", "low_stock", "out_of_stock"]
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    location_id: str
+    sku: str
+    on_hand: int = 0
+    reserved: int = 0
+    incoming: int = 0
+    safety_stock: int = 0
+
+    @property
+    def key(self) -> BalanceKey:
+        return (self.location_id, self.sku)
+
+    @property
+    def available(self) -> int:
+        return available(self.on_hand, self.reserved, self.safety_stock)
+
+    @property
+    def short_by(self) -> int:
+        """Units reserved that are not on hand (0 when every reservation is covered)."""
+        return max(0, self.reserved - self.on_hand)
+
+    def moved(self, delta: Delta) -> Balance:
+        return replace(
+            self,
+            on_hand=self.on_hand + delta.on_hand,
+            reserved=self.reserved + delta.reserved,
+            incoming=self.incoming + delta.incoming,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """One ledger movement row, before it is stored."""
+
+    location_id: str
+    sku: str
+    kind: str
+    on_hand: int = 0
+    reserved: int = 0
+    incoming: int = 0
+    reference: str | None = None
+    reason: str | None = None
+
+    @property
+    def key(self) -> BalanceKey:
+        return (self.location_id, self.sku)
+
+
+def available(on_hand: int, reserved: int, safety_stock: int) -> int:
+    return max(0, on_hand - reserved - safety_stock)
+
+
+def status(available_units: int, low_stock_threshold: int) -> Status:
+    if available_units <= 0:
+        return "out_of_stock"
+    if available_units <= low_stock_threshold:
+        return "low_stock"
+    return "in_stock"
+
+
+def touched_keys(movement: Movement) -> list[BalanceKey]:
+    keys = [(movement.location_id, movement.sku)]
+    if isinstance(movement, Transfer):
+        keys.append((movement.to_location_id, movement.sku))
+    return keys
+
+
+def deltas_for(movement: Movement, current: Balance) -> list[Delta]:
+    """The ledger rows one movement writes, given the balance it applies to now.
+
+    Raises InvalidInput for a movement that makes no sense (a zero adjustment,
+    a transfer to its own location).
+    """
+    ref = movement.reference
+    loc, sku = movement.location_id, movement.sku
+    match movement:
+        case Receipt(quantity=q):
+            return [Delta(loc, sku, "receipt", on_hand=q, reference=ref)]
+        case Return(quantity=q):
+            return [Delta(loc, sku, "return", on_hand=q, reference=ref)]
+        case Sale(quantity=q):
+            return [Delta(loc, sku, "sale", on_hand=-q, reference=ref)]
+        case WriteOff(quantity=q, reason=reason):
+            return [Delta(loc, sku, "write_off", on_hand=-q, reference=ref, reason=reason)]
+        case Adjustment(quantity=q, reason=reason):
+            if q == 0:
+                raise InvalidInput("an adjustment must change on_hand", field="quantity")
+            return [Delta(loc, sku, "adjustment", on_hand=q, reference=ref, reason=reason or None)]
+        case StockCount(counted=counted):
+            return [Delta(loc, sku, "count", on_hand=counted - current.on_hand, reference=ref)]
+        case Transfer(quantity=q, to_location_id=to, transfer_id=tid):
+            if to == loc:
+                raise InvalidInput("a transfer needs two locations", field="to_location_id")
+            return [
+                Delta(loc, sku, "transfer_out", on_hand=-q, reference=tid),
+                Delta(to, sku, "transfer_in", incoming=q, reference=tid),
+            ]
+        case TransferReceipt(quantity=q, transfer_id=tid):
+            return [Delta(loc, sku, "transfer_receipt", on_hand=q, incoming=-q, reference=tid)]
+    raise AssertionError(f"unhandled movement {movement!r}")  # pragma: no cover
+
+
+@dataclass(slots=True)
+class Plan:
+    """The rows a batch writes and the balances it leaves."""
+
+    deltas: list[Delta]
+    balances: dict[BalanceKey, Balance]
+
+    def shortages(self) -> list[Balance]:
+        touched = {d.key for d in self.deltas if d.on_hand < 0}
+        return [b for k, b in sorted(self.balances.items()) if k in touched and b.short_by > 0]
+
+
+def plan_movements(movements: list[Movement], balances: dict[BalanceKey, Balance]) -> Plan:
+    """Apply ``movements`` in order to copies of ``balances`` (which hold every touched key).
+
+    Raises InvalidInput with the field path of the first bad movement.
+    """
+    state = dict(balances)
+    deltas: list[Delta] = []
+    for index, movement in enumerate(movements):
+        try:
+            rows = deltas_for(movement, state[(movement.location_id, movement.sku)])
+        except InvalidInput as exc:
+            raise InvalidInput(exc.detail, field=f"movements[{index}].{exc.field}") from None
+        for row in rows:
+            state[row.key] = state[row.key].moved(row)
+        deltas.extend(rows)
+    return Plan(deltas, state)

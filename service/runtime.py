@@ -1,0 +1,38 @@
+"""The running service's parts, built once per process and shared by every edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.settings import Settings
+from service.storage.change_feed import ChangeFeed
+from service.storage.database import Database
+from service.storage.pool import Pool, create_pool
+from service.storage.read_model import ReadModel
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    pool: Pool
+    db: Database
+    feed: ChangeFeed
+    read_model: ReadModel
+    _started: list[str] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Runtime:
+        pool = await create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        db = Database(pool)
+        feed = ChangeFeed(settings.database_url)
+        read_model = ReadModel(db, feed, settings.availability_cache_skus)
+        runtime = cls(settings, pool, db, feed, read_model)
+        await feed.start()
+        await read_model.start()
+        return runtime
+
+    async def stop(self) -> None:
+        await self.feed.stop()
+        await self.pool.close()

@@ -1,0 +1,99 @@
+"""The service's configuration: one frozen Struct decoded from the environment.
+
+No other module reads ``os.environ``. Every field maps to ``INVENTORY_<FIELD>``;
+a wrong or missing value fails at start-up with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+
+PREFIX = "INVENTORY_"
+
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    database_url: Annotated[str, msgspec.Meta(pattern=r"^postgres(ql)?://")] = (
+        "postgresql://postgres@127.0.0.1:5432/inventory"
+    )
+    amqp_url: Annotated[str, msgspec.Meta(pattern=r"^amqps?://")] = (
+        "amqp://guest:guest@127.0.0.1:5672/"
+    )
+    environment: Literal["development", "production", "test"] = "development"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    http_workers: PositiveInt = 1
+    db_pool_min: PositiveInt = 2
+    db_pool_max: PositiveInt = 10
+    max_body_bytes: PositiveInt = 1_048_576
+    max_movements_per_batch: PositiveInt = 1000
+    # Reservations (issue 3).
+    reservation_default_ttl_s: PositiveInt = 900
+    reservation_max_ttl_s: PositiveInt = 7 * 24 * 3600
+    reservation_batch_max: PositiveInt = 500
+    # Background work: consumer, outbox relay and expiry sweeper.
+    run_workers_in_process: bool = True
+    consumer_prefetch: PositiveInt = 256
+    consumer_concurrency: PositiveInt = 256
+    sweep_interval_s: PositiveFloat = 5.0
+    sweep_batch: PositiveInt = 500
+    relay_batch: PositiveInt = 500
+    availability_event_window_s: PositiveFloat = 0.5
+    # Availability cache: how many SKUs the in-process read model keeps.
+    availability_cache_skus: PositiveInt = 100_000
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def field_to_env(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read settings from ``environ`` (default: the process environment).
+
+    Raises SettingsError naming the offending variable.
+    """
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for field in Settings.__struct_fields__:
+        value = environ.get(field_to_env(field))
+        if value is not None:
+            raw[field] = value
+    raw.update(overrides)
+    unknown = sorted(
+        key
+        for key in environ
+        if key.startswith(PREFIX) and key[len(PREFIX) :].lower() not in Settings.__struct_fields__
+    )
+    if unknown:
+        raise SettingsError(f"{unknown[0]}: unknown setting")
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_one_line(str(exc))) from None
+    if settings.db_pool_min > settings.db_pool_max:
+        raise SettingsError("INVENTORY_DB_POOL_MIN: must not exceed INVENTORY_DB_POOL_MAX")
+    if settings.reservation_default_ttl_s > settings.reservation_max_ttl_s:
+        raise SettingsError(
+            "INVENTORY_RESERVATION_DEFAULT_TTL_S: must not exceed INVENTORY_RESERVATION_MAX_TTL_S"
+        )
+    return settings
+
+
+def _one_line(message: str) -> str:
+    """Turn msgspec's "... - at `$.port`" into "INVENTORY_PORT: ..."."""
+    match = re.search(r" - at `\$\.(\w+)`", message)
+    if not match:
+        return message
+    return f"{field_to_env(match.group(1))}: {message[: match.start()]}"

@@ -1,0 +1,83 @@
+"""PostgreSQL LISTEN/NOTIFY: tells every replica's caches what changed.
+
+Writers call ``pg_notify`` inside their transaction, so a notification is
+delivered only after the change commits. One dedicated connection listens; when
+it is lost, every subscriber is reset (the caches empty themselves and read
+through to the database) until the connection is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from service.logging import get_logger
+from service.storage.pool import connect
+
+log = get_logger(__name__)
+
+BALANCES_CHANNEL = "inventory_balances"
+LOCATIONS_CHANNEL = "inventory_locations"
+RESET = "*"  # a payload that means "forget everything"
+
+
+class ChangeFeed:
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._handlers: dict[str, list[Callable[[str], None]]] = {}
+        self._resets: list[Callable[[], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    def subscribe(self, channel: str, handler: Callable[[str], None]) -> None:
+        self._handlers.setdefault(channel, []).append(handler)
+
+    def on_reset(self, handler: Callable[[], None]) -> None:
+        self._resets.append(handler)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="change-feed")
+        await asyncio.wait_for(self.connected.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while True:
+            lost = asyncio.Event()
+            try:
+                conn = await connect(self.dsn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("change_feed_connect_failed", error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            try:
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                for channel in self._handlers:
+                    await conn.add_listener(channel, self._dispatch)
+                self._reset()  # whatever happened while we were not listening
+                self.connected.set()
+                delay = 0.1
+                log.info("change_feed_listening", channels=sorted(self._handlers))
+                await lost.wait()
+                log.warning("change_feed_lost")
+            finally:
+                self.connected.clear()
+                self._reset()
+                if not conn.is_closed():
+                    await conn.close()
+
+    def _dispatch(self, _conn: Any, _pid: int, channel: str, payload: object) -> None:
+        for handler in self._handlers.get(channel, []):
+            handler(str(payload))
+
+    def _reset(self) -> None:
+        for handler in self._resets:
+            handler()

@@ -1,0 +1,66 @@
+"""The unit of work: one connection, one transaction.
+
+Only ``service/usecases`` opens transactions. Transient faults (deadlock,
+serialization failure, lost connection) are retried a bounded number of times
+with backoff; the block must therefore be safe to run again from the start,
+which it is because a rolled-back attempt left nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import asyncpg
+
+from service.logging import get_logger
+from service.storage.pool import Connection, Pool
+
+T = TypeVar("T")
+log = get_logger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+)
+
+
+class Database:
+    def __init__(self, pool: Pool, *, attempts: int = 5) -> None:
+        self.pool = pool
+        self.attempts = attempts
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """One READ COMMITTED transaction; commits when the block ends without error."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection for reads that need no transaction."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run ``work`` in a transaction, retrying it on transient faults."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                async with self.transaction() as conn:
+                    return await work(conn)
+            except TRANSIENT_ERRORS as exc:
+                if attempt == self.attempts:
+                    raise
+                delay = min(1.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5)
+                log.warning("transaction_retry", attempt=attempt, error=type(exc).__name__)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover

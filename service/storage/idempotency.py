@@ -1,0 +1,54 @@
+"""Idempotency records: a repeated request or message gets the first answer back."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from service.domain.errors import IdempotencyKeyReused
+from service.storage.pool import Connection
+from service.storage.sql import Queries
+
+Q = Queries("idempotency.sql")
+
+
+def fingerprint(request: object) -> str:
+    """A stable hash of a decoded request (field order is fixed by its Struct)."""
+    return hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    status_code: int
+    response: object
+
+
+class IdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def claim(self, scope: str, key: str, request_fingerprint: str) -> StoredAnswer | None:
+        """Own ``key`` for this transaction, or return the answer already stored for it.
+
+        Raises IdempotencyKeyReused when the key was used for a different request.
+        """
+        if await self.conn.fetchval(Q.claim, scope, key, request_fingerprint) is not None:
+            return None
+        row = await self.conn.fetchrow(Q.stored, scope, key)
+        assert row is not None, "a conflicting claim is committed before ON CONFLICT returns"
+        if row["fingerprint"] != request_fingerprint:
+            raise IdempotencyKeyReused(
+                f"idempotency key {key!r} was already used for a different request",
+                field="Idempotency-Key",
+            )
+        return StoredAnswer(row["status_code"], row["response"])
+
+    async def record(self, scope: str, key: str, status_code: int, response: object) -> None:
+        await self.conn.execute(Q.record, scope, key, status_code, response)
+
+    async def forget_older_than(self, cutoff: datetime) -> int:
+        result: str = await self.conn.execute(Q.forget_older_than, cutoff)
+        return int(result.split()[-1])

@@ -1,0 +1,152 @@
+"""In-process read model for availability: locations and balances kept in memory.
+
+Reads are served from memory; a miss reads through to PostgreSQL. Freshness
+comes from the change feed: every transaction that changes a balance notifies
+the SKUs it touched, and the entries of those SKUs are dropped. A load that was
+in flight when its SKU was invalidated returns its rows to its caller but does
+not store them, so a stale read can never settle in the cache. While the change
+feed is down, nothing is cached and every read goes to the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+
+from service.contracts.locations import Location
+from service.domain.ledger import Balance
+from service.logging import get_logger
+from service.storage.change_feed import BALANCES_CHANNEL, LOCATIONS_CHANNEL, RESET, ChangeFeed
+from service.storage.database import Database
+from service.storage.ledger import LedgerRepository
+from service.storage.locations import LocationRepository
+
+log = get_logger(__name__)
+
+SkuBalances = dict[str, Balance]  # location_id -> balance, for one SKU
+
+
+class LocationDirectory:
+    """Every location, in memory, reloaded whole when any location changes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.by_id: dict[str, Location] = {}
+        self.stores: list[Location] = []
+        self._reload: asyncio.Task[None] | None = None
+
+    async def load(self) -> None:
+        async with self.db.connection() as conn:
+            locations = await LocationRepository(conn).list_all()
+        self.by_id = {loc.location_id: loc for loc in locations}
+        self.stores = [loc for loc in locations if loc.kind == "store" and loc.active]
+
+    def changed(self, _payload: str = RESET) -> None:
+        self._reload = asyncio.get_running_loop().create_task(self.load())
+
+    def get(self, location_id: str) -> Location | None:
+        return self.by_id.get(location_id)
+
+
+class BalanceCache:
+    """SKU -> its balances at every location, read through, dropped on change."""
+
+    def __init__(self, db: Database, feed: ChangeFeed | None, capacity: int) -> None:
+        self.db = db
+        self.feed = feed
+        self.capacity = capacity
+        self._entries: dict[str, SkuBalances] = {}
+        self._loading: dict[str, set[object]] = {}
+
+    @property
+    def live(self) -> bool:
+        return self.feed is not None and self.feed.connected.is_set()
+
+    async def of_sku(self, sku: str) -> SkuBalances:
+        entry = self._entries.get(sku)
+        if entry is not None:
+            return entry
+        return (await self._load([sku]))[sku]
+
+    async def of_skus(self, skus: Sequence[str]) -> dict[str, SkuBalances]:
+        found = {sku: self._entries[sku] for sku in skus if sku in self._entries}
+        missing = [sku for sku in skus if sku not in found]
+        if missing:
+            found.update(await self._load(missing))
+        return found
+
+    def invalidate(self, payload: str) -> None:
+        if payload == RESET:
+            self.clear()
+            return
+        for sku in payload.split("\n"):
+            self._entries.pop(sku, None)
+            tokens = self._loading.get(sku)
+            if tokens:
+                tokens.clear()
+
+    def clear(self) -> None:
+        self._entries.clear()
+        for tokens in self._loading.values():
+            tokens.clear()
+
+    async def _load(self, skus: Sequence[str]) -> dict[str, SkuBalances]:
+        token = object()
+        for sku in skus:
+            self._loading.setdefault(sku, set()).add(token)
+        try:
+            async with self.db.connection() as conn:
+                rows = await LedgerRepository(conn).balances_of_skus(skus)
+        finally:
+            valid = {sku for sku in skus if self._release(sku, token)}
+        loaded: dict[str, SkuBalances] = {sku: {} for sku in skus}
+        for balance in rows:
+            loaded[balance.sku][balance.location_id] = balance
+        if self.live:
+            self._store((sku, loaded[sku]) for sku in valid)
+        return loaded
+
+    def _release(self, sku: str, token: object) -> bool:
+        """Forget a load's token; True when no invalidation happened during the load."""
+        tokens = self._loading.get(sku)
+        if tokens is None or token not in tokens:
+            if tokens is not None and not tokens:
+                del self._loading[sku]
+            return False
+        tokens.discard(token)
+        if not tokens:
+            del self._loading[sku]
+        return True
+
+    def _store(self, entries: Iterable[tuple[str, SkuBalances]]) -> None:
+        for sku, balances in entries:
+            if len(self._entries) >= self.capacity:
+                del self._entries[next(iter(self._entries))]  # oldest first
+            self._entries[sku] = balances
+
+
+class ReadModel:
+    """The availability read side of one replica."""
+
+    def __init__(self, db: Database, feed: ChangeFeed | None, capacity: int) -> None:
+        self.locations = LocationDirectory(db)
+        self.balances = BalanceCache(db, feed, capacity)
+        if feed is not None:
+            feed.subscribe(BALANCES_CHANNEL, self.balances.invalidate)
+            feed.subscribe(LOCATIONS_CHANNEL, self._locations_changed)
+            feed.on_reset(self.reset)
+
+    async def start(self) -> None:
+        await self.locations.load()
+
+    def _locations_changed(self, payload: str) -> None:
+        # A location's default safety stock is folded into its cached balances.
+        self.balances.clear()
+        self.locations.changed(payload)
+
+    def reset(self) -> None:
+        self.balances.clear()
+        try:
+            self.locations.changed()
+        except RuntimeError:  # no running loop: shutting down
+            log.debug("read_model_reset_without_loop")

@@ -1,0 +1,1 @@
+"""Application functions: one per command, each owning exactly one transaction."""

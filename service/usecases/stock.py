@@ -1,0 +1,235 @@
+"""Stock movements from integrations, the ledger's pages, and safety stock.
+
+Locking story of ``post_movements`` (one READ COMMITTED transaction):
+1. The idempotency key row is claimed first. A concurrent request with the same
+   key blocks on it until the first commits, then reads the stored answer.
+2. Transfer lines being received are locked (``FOR UPDATE``) in
+   (to_location_id, transfer_id, sku) order, so over-receipt is impossible.
+3. Every touched balance is created if missing and locked in one statement in
+   (location_id, sku) order; the reservation engine locks balances in the same
+   order, so two writers can wait for each other but never deadlock. (A deadlock
+   caused by an outside writer is retried by ``Database.run``.)
+4. The movements are decided in memory against the locked figures (a count needs
+   the current on_hand), appended, and the balances updated by the summed deltas
+   before commit, so each balance equals the sum of its movements at every commit.
+Physical movements are never refused for lack of stock; shortages are reported.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+
+import msgspec
+
+from service.contracts.stock import (
+    BalanceView,
+    MovementPage,
+    MovementsPosted,
+    PostMovements,
+    Shortage,
+    Transfer,
+    TransferReceipt,
+)
+from service.domain.errors import (
+    BatchTooLarge,
+    InactiveLocation,
+    InvalidCursor,
+    LocationNotFound,
+    TransferExists,
+    TransferOverReceived,
+    UnknownLocation,
+    UnknownTransfer,
+)
+from service.domain.ledger import Plan, plan_movements, touched_keys
+from service.logging import get_logger
+from service.storage.database import Database
+from service.storage.idempotency import IdempotencyRepository, fingerprint
+from service.storage.ledger import LedgerRepository, balance_view
+from service.storage.pool import Connection
+
+log = get_logger(__name__)
+MOVEMENTS_SCOPE = "stock.movements"
+
+
+async def post_movements(
+    db: Database, command: PostMovements, *, idempotency_key: str, actor: str, max_batch: int
+) -> MovementsPosted:
+    """Apply a batch of movements, all or none; a repeated key returns the first answer.
+
+    Raises BatchTooLarge, UnknownLocation, InactiveLocation, UnknownTransfer,
+    TransferOverReceived, TransferExists, IdempotencyKeyReused or InvalidInput.
+    """
+    if len(command.movements) > max_batch:
+        raise BatchTooLarge(
+            f"a batch holds at most {max_batch} movements, got {len(command.movements)}",
+            field="movements",
+        )
+    request_fingerprint = fingerprint(command)
+
+    async def work(conn: Connection) -> MovementsPosted:
+        idempotency = IdempotencyRepository(conn)
+        stored = await idempotency.claim(MOVEMENTS_SCOPE, idempotency_key, request_fingerprint)
+        if stored is not None:
+            return msgspec.convert(stored.response, MovementsPosted)
+        result = await apply_movements(
+            conn, command, actor=command.actor or actor, idempotency_key=idempotency_key
+        )
+        await idempotency.record(MOVEMENTS_SCOPE, idempotency_key, 200, result)
+        return result
+
+    return await db.run(work)
+
+
+async def apply_movements(
+    conn: Connection, command: PostMovements, *, actor: str, idempotency_key: str
+) -> MovementsPosted:
+    """The body of ``post_movements``, inside the caller's transaction."""
+    ledger = LedgerRepository(conn)
+    await _check_locations(ledger, command)
+    await _check_transfers(ledger, command)
+    balances = await ledger.lock_balances(k for m in command.movements for k in touched_keys(m))
+    plan = plan_movements(command.movements, balances)
+    now = datetime.now(UTC)
+    occurred = _occurred_at(command, plan, now)
+    recorded = await ledger.write(
+        plan.deltas, actor=actor, occurred_at=occurred, idempotency_key=idempotency_key
+    )
+    shortages = _report_shortages(plan)
+    touched = sorted({d.key for d in plan.deltas})
+    return MovementsPosted(
+        movements=recorded,
+        balances=[balance_view(plan.balances[k]) for k in touched],
+        shortages=shortages,
+    )
+
+
+async def _check_locations(ledger: LedgerRepository, command: PostMovements) -> None:
+    named: list[tuple[str, str]] = []
+    for i, m in enumerate(command.movements):
+        named.append((f"movements[{i}].location_id", m.location_id))
+        if isinstance(m, Transfer):
+            named.append((f"movements[{i}].to_location_id", m.to_location_id))
+    known = await ledger.existing_locations(loc for _, loc in named)
+    for field, location_id in named:
+        if location_id not in known:
+            raise UnknownLocation(f"location {location_id!r} does not exist", field=field)
+        if not known[location_id]:
+            raise InactiveLocation(f"location {location_id!r} is not active", field=field)
+
+
+async def _check_transfers(ledger: LedgerRepository, command: PostMovements) -> None:
+    """Create transfer lines for new transfers; check and book receipts against them."""
+    new = [
+        (m.to_location_id, m.transfer_id, m.sku, m.location_id, m.quantity)
+        for m in command.movements
+        if isinstance(m, Transfer)
+    ]
+    if new:
+        inserted = await ledger.insert_transfer_lines(new)
+        for index, line in enumerate(new):
+            if (line[1], line[2]) not in inserted:
+                raise TransferExists(
+                    f"transfer {line[1]!r} already has a line for sku {line[2]!r}",
+                    field=f"movements[{index}].transfer_id",
+                )
+    receipts = [(i, m) for i, m in enumerate(command.movements) if isinstance(m, TransferReceipt)]
+    if not receipts:
+        return
+    lines = await ledger.lock_transfer_lines(
+        (m.location_id, m.transfer_id, m.sku) for _, m in receipts
+    )
+    booked: dict[tuple[str, str, str], int] = {}
+    for index, m in receipts:
+        key = (m.location_id, m.transfer_id, m.sku)
+        if key not in lines:
+            raise UnknownTransfer(
+                f"no transfer {m.transfer_id!r} of sku {m.sku!r} is incoming at {m.location_id!r}",
+                field=f"movements[{index}].transfer_id",
+            )
+        quantity, received = lines[key]
+        booked[key] = booked.get(key, received) + m.quantity
+        if booked[key] > quantity:
+            raise TransferOverReceived(
+                f"transfer {m.transfer_id!r} has {quantity - received} units of {m.sku!r} "
+                "still incoming",
+                field=f"movements[{index}].quantity",
+            )
+    await ledger.receive_transfer_lines([(*k, q - lines[k][1]) for k, q in booked.items()])
+
+
+def _occurred_at(command: PostMovements, plan: Plan, now: datetime) -> list[datetime]:
+    """One timestamp per delta: the movement's own, or now (a transfer writes two deltas)."""
+    stamps: list[datetime] = []
+    for m in command.movements:
+        stamps.extend([m.occurred_at or now] * (2 if isinstance(m, Transfer) else 1))
+    assert len(stamps) == len(plan.deltas)
+    return stamps
+
+
+def _report_shortages(plan: Plan) -> list[Shortage]:
+    shortages = [
+        Shortage(
+            sku=b.sku,
+            location_id=b.location_id,
+            on_hand=b.on_hand,
+            reserved=b.reserved,
+            short_by=b.short_by,
+        )
+        for b in plan.shortages()
+    ]
+    for s in shortages:
+        log.warning(
+            "stock_shortage",
+            sku=s.sku,
+            location_id=s.location_id,
+            on_hand=s.on_hand,
+            reserved=s.reserved,
+            short_by=s.short_by,
+        )
+    return shortages
+
+
+async def movements_page(
+    db: Database, location_id: str, sku: str, *, cursor: str | None, limit: int
+) -> MovementPage:
+    """One page of a balance's ledger, newest first. Raises LocationNotFound, InvalidCursor."""
+    before = decode_cursor(cursor) if cursor else 2**63 - 1
+    async with db.connection() as conn:
+        ledger = LedgerRepository(conn)
+        if location_id not in await ledger.existing_locations([location_id]):
+            raise LocationNotFound(f"location {location_id!r} does not exist", field="location_id")
+        rows = await ledger.movements_page(location_id, sku, before=before, limit=limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1].movement_id) if len(rows) > limit else None
+    return MovementPage(
+        sku=sku, location_id=location_id, movements=rows[:limit], next_cursor=next_cursor
+    )
+
+
+def encode_cursor(movement_id: int) -> str:
+    return base64.urlsafe_b64encode(f"m{movement_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("m"):
+            raise ValueError(raw)
+        return int(raw[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor("cursor is not one this service issued", field="cursor") from None
+
+
+async def set_safety_stock(
+    db: Database, location_id: str, sku: str, value: int | None
+) -> BalanceView:
+    """Set (or, with None, reset to the location default) one balance's safety stock."""
+
+    async def work(conn: Connection) -> BalanceView:
+        ledger = LedgerRepository(conn)
+        if location_id not in await ledger.existing_locations([location_id]):
+            raise LocationNotFound(f"location {location_id!r} does not exist", field="location_id")
+        return balance_view(await ledger.set_safety_stock(location_id, sku, value))
+
+    return await db.run(work)
