@@ -9,6 +9,7 @@ from service.storage.change_feed import ChangeFeed
 from service.storage.database import Database
 from service.storage.pool import Pool, create_pool
 from service.storage.read_model import ReadModel
+from service.usecases.reservation_engine import ReservationEngine
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Runtime:
     db: Database
     feed: ChangeFeed
     read_model: ReadModel
+    engine: ReservationEngine
     _started: list[str] = field(default_factory=list)
 
     @classmethod
@@ -28,11 +30,13 @@ class Runtime:
         db = Database(pool)
         feed = ChangeFeed(settings.database_url)
         read_model = ReadModel(db, feed, settings.availability_cache_skus)
-        runtime = cls(settings, pool, db, feed, read_model)
+        engine = ReservationEngine(db, max_batch=settings.reservation_batch_max)
+        runtime = cls(settings, pool, db, feed, read_model, engine)
         await feed.start()
         await read_model.start()
         return runtime
 
     async def stop(self) -> None:
+        await self.engine.stop()
         await self.feed.stop()
         await self.pool.close()

@@ -16,6 +16,7 @@ from service.api.health import live, ready
 from service.api.locations import LocationController
 from service.api.middleware import RequestContextMiddleware
 from service.api.openapi import docs_assets, openapi_config
+from service.api.reservations import ReservationController
 from service.api.stock import StockController
 from service.logging import configure_logging
 from service.runtime import Runtime
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             LocationController,
             StockController,
             AvailabilityController,
+            ReservationController,
             live,
             ready,
             docs_assets(),

@@ -15,7 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from service.contracts.common import Problem
+from service.contracts.common import Problem, ShortLine
 from service.domain import errors as domain
 from service.logging import get_logger
 
@@ -51,6 +51,7 @@ def problem(
     field: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    short_lines: list[ShortLine] | None = None,
 ) -> Response[bytes]:
     body = Problem(
         type=f"https://inventory.example/problems/{code}",
@@ -60,6 +61,7 @@ def problem(
         detail=detail,
         field=field,
         errors=errors,
+        short_lines=short_lines,
     )
     return Response(
         msgspec.json.encode(body),

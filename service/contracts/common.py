@@ -35,6 +35,14 @@ Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 
 
+class ShortLine(msgspec.Struct, kw_only=True):
+    """A line that cannot be had: how many were asked for, how many are available."""
+
+    sku: str
+    requested: int
+    available: int
+
+
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     """An ``application/problem+json`` body (RFC 9457) with a stable ``code``."""
 
@@ -45,3 +53,4 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: str
     field: str | None = None
     errors: list[dict[str, object]] | None = None
+    short_lines: list[ShortLine] | None = None

@@ -24,6 +24,7 @@ def fingerprint(request: object) -> str:
 class StoredAnswer:
     status_code: int
     response: object
+    same: bool = True  # False: the key was first used for a different request
 
 
 class IdempotencyRepository:
@@ -35,16 +36,25 @@ class IdempotencyRepository:
 
         Raises IdempotencyKeyReused when the key was used for a different request.
         """
-        if await self.conn.fetchval(Q.claim, scope, key, request_fingerprint) is not None:
-            return None
-        row = await self.conn.fetchrow(Q.stored, scope, key)
-        assert row is not None, "a conflicting claim is committed before ON CONFLICT returns"
-        if row["fingerprint"] != request_fingerprint:
+        stored = await self.claim_or_stored(scope, key, request_fingerprint)
+        if stored is not None and not stored.same:
             raise IdempotencyKeyReused(
                 f"idempotency key {key!r} was already used for a different request",
                 field="Idempotency-Key",
             )
-        return StoredAnswer(row["status_code"], row["response"])
+        return stored
+
+    async def claim_or_stored(
+        self, scope: str, key: str, request_fingerprint: str
+    ) -> StoredAnswer | None:
+        """Like ``claim``, but a key used for another request is returned with ``same=False``."""
+        if await self.conn.fetchval(Q.claim, scope, key, request_fingerprint) is not None:
+            return None
+        row = await self.conn.fetchrow(Q.stored, scope, key)
+        assert row is not None, "a conflicting claim is committed before ON CONFLICT returns"
+        return StoredAnswer(
+            row["status_code"], row["response"], row["fingerprint"] == request_fingerprint
+        )
 
     async def record(self, scope: str, key: str, status_code: int, response: object) -> None:
         await self.conn.execute(Q.record, scope, key, status_code, response)

@@ -77,10 +77,11 @@ class LedgerRepository:
         self,
         deltas: Sequence[Delta],
         *,
-        actor: str,
+        actor: str | Sequence[str],
         occurred_at: Sequence[datetime],
         idempotency_key: str | None = None,
     ) -> list[RecordedMovement]:
+        actors = [actor] * len(deltas) if isinstance(actor, str) else list(actor)
         rows = await self.conn.fetch(
             Q.insert_movements,
             [d.location_id for d in deltas],
@@ -92,7 +93,7 @@ class LedgerRepository:
             [d.reference for d in deltas],
             [d.reason for d in deltas],
             [idempotency_key] * len(deltas),
-            [actor] * len(deltas),
+            actors,
             list(occurred_at),
         )
         return [movement_from_row(r) for r in rows]
@@ -112,8 +113,29 @@ class LedgerRepository:
             deltas, actor=actor, occurred_at=occurred_at, idempotency_key=idempotency_key
         )
         await self.apply_deltas(deltas)
-        await self.notify_changed({d.sku for d in deltas})
+        await self.balances_changed({d.key for d in deltas})
         return recorded
+
+    async def balances_changed(self, keys: set[BalanceKey]) -> None:
+        """Mark for availability.changed events and tell the replicas' caches."""
+        ordered = sorted(keys)
+        await self.conn.execute(
+            Q.mark_availability_dirty, [k[0] for k in ordered], [k[1] for k in ordered]
+        )
+        await self.notify_changed({k[1] for k in ordered})
+
+    async def lock_existing_balances(self, keys: Iterable[BalanceKey]) -> dict[BalanceKey, Balance]:
+        """Lock those of ``keys`` that exist, in (location_id, sku) order; missing ones are absent."""
+        unique = sorted(set(keys))
+        rows = await self.conn.fetch(
+            Q.lock_existing_balances, [k[0] for k in unique], [k[1] for k in unique]
+        )
+        return {(r["location_id"], r["sku"]): balance_from_row(r) for r in rows}
+
+    async def take_dirty_availability(self, limit: int) -> list[tuple[Balance, int]]:
+        """Claim availability marks: (current balance, low_stock_threshold) per mark."""
+        rows = await self.conn.fetch(Q.take_dirty_availability, limit)
+        return [(balance_from_row(r), r["low_stock_threshold"]) for r in rows]
 
     async def notify_changed(self, skus: Iterable[str]) -> None:
         """Tell every replica's availability cache which SKUs changed (sent at commit)."""

@@ -104,3 +104,38 @@ WHERE b.on_hand <> coalesce(m.on_hand, 0)
    OR b.incoming <> coalesce(m.incoming, 0)
 ORDER BY b.location_id, b.sku
 LIMIT $1;
+
+-- name: lock_existing_balances
+-- Lock the named balances that exist, in (location_id, sku) order.
+SELECT b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
+    coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock
+FROM balances b
+JOIN locations l USING (location_id)
+JOIN unnest($1::text[], $2::text[]) AS k (location_id, sku)
+  ON b.location_id = k.location_id AND b.sku = k.sku
+ORDER BY b.location_id, b.sku
+FOR UPDATE OF b;
+
+-- name: mark_availability_dirty
+INSERT INTO availability_dirty (location_id, sku)
+SELECT * FROM unnest($1::text[], $2::text[]) AS k (location_id, sku)
+ORDER BY 1, 2
+ON CONFLICT (location_id, sku) DO UPDATE SET marked_at = now();
+
+-- name: take_dirty_availability
+-- Claim (and delete) up to $1 marks with their current figures; the caller turns
+-- them into availability.changed events in the same transaction.
+WITH taken AS (
+    DELETE FROM availability_dirty
+    WHERE (location_id, sku) IN (
+        SELECT location_id, sku FROM availability_dirty
+        ORDER BY location_id, sku LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING location_id, sku
+)
+SELECT t.location_id, t.sku, coalesce(b.on_hand, 0) AS on_hand,
+    coalesce(b.reserved, 0) AS reserved, coalesce(b.incoming, 0) AS incoming,
+    coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock,
+    l.low_stock_threshold
+FROM taken t
+JOIN locations l USING (location_id)
+LEFT JOIN balances b USING (location_id, sku);

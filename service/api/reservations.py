@@ -1,0 +1,84 @@
+"""The webshop reserves, cancels and fulfils stock over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+
+from service.api.context import actor_of, runtime
+from service.api.errors import problem
+from service.api.openapi import problems
+from service.api.params import IdPath
+from service.contracts.reservations import (
+    CancelReservation,
+    CreateReservation,
+    FulfilReservation,
+    Reservation,
+)
+from service.domain.reservations import Outcome
+from service.usecases import reservations
+
+
+def answer(outcome: Outcome) -> Response[Any]:
+    """201/200 with the reservation, or a problem with the outcome's code."""
+    if outcome.ok and outcome.reservation is not None:
+        return Response(outcome.reservation.view(), status_code=outcome.status)
+    return problem(
+        outcome.status, outcome.code, outcome.detail, field=outcome.field,
+        short_lines=list(outcome.short_lines) or None,
+    )  # fmt: skip
+
+
+class ReservationController(Controller):
+    path = "/v1/reservations"
+    tags = ["reservations"]
+
+    @post("/", status_code=201, responses=problems(400, 409, 422))
+    async def create(
+        self, request: Request[Any, Any, Any], state: State, data: JSONBody[CreateReservation]
+    ) -> Response[Reservation]:
+        """Reserve every line at one location, or none: 201 created, 200 the same request
+        again, 409 ``insufficient_stock`` (with ``short_lines``) or ``reservation_conflict``."""
+        rt = runtime(state)
+        outcome = await reservations.create_reservation(
+            rt.engine, rt.settings, data, actor_of(request)
+        )
+        return answer(outcome)
+
+    @get("/{reservation_id:str}", responses=problems(400, 404))
+    async def read(self, state: State, reservation_id: IdPath) -> Reservation:
+        """One reservation with its lines."""
+        return await reservations.get_reservation(runtime(state).db, reservation_id)
+
+    @post("/{reservation_id:str}/cancel", status_code=200, responses=problems(400, 404, 409))
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        reservation_id: IdPath,
+        data: JSONBody[CancelReservation | None] = None,
+    ) -> Response[Reservation]:
+        """Release the stock; cancelling a cancelled reservation answers the same."""
+        reason = data.reason if data else None
+        outcome = await reservations.cancel_reservation(
+            runtime(state).engine, reservation_id, reason, actor_of(request)
+        )
+        return answer(outcome)
+
+    @post("/{reservation_id:str}/fulfil", status_code=200, responses=problems(400, 404, 409, 422))
+    async def fulfil(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        reservation_id: IdPath,
+        data: JSONBody[FulfilReservation | None] = None,
+    ) -> Response[Reservation]:
+        """The goods left: on_hand and reserved drop (lines handed over; the rest is released)."""
+        lines = data.lines if data else None
+        outcome = await reservations.fulfil_reservation(
+            runtime(state).engine, reservation_id, lines, actor_of(request)
+        )
+        return answer(outcome)

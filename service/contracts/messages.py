@@ -1,0 +1,185 @@
+"""Messages on RabbitMQ: commands in (``inventory.commands``), events out
+(``inventory.events``). Tagged unions on ``type``, which is also the routing key.
+
+Consumers ignore unknown fields, so producers may add fields; every new field
+gets a default. ``proto/`` is generated from these Structs (``make proto``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from service.contracts.common import AwareDatetime, Identifier
+from service.contracts.reservations import (
+    CreateReservation,
+    Reservation,
+    ReservationLineIn,
+    ShortLine,
+)
+from service.contracts.stock import Movement, MovementsPosted
+
+COMMANDS_EXCHANGE = "inventory.commands"
+EVENTS_EXCHANGE = "inventory.events"
+
+MessageId = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$",
+        description="Unique per message; a redelivery or resend carries the same id.",
+    ),
+]
+
+
+# ---------------------------------------------------------------- commands in
+
+
+class ReservationCreateMessage(
+    CreateReservation, tag="reservation.create", tag_field="type", forbid_unknown_fields=False
+):
+    """Reserve every line at one location, or none (answered by reservation.confirmed
+    or reservation.rejected)."""
+
+    message_id: MessageId
+
+
+class ReservationCancelMessage(
+    msgspec.Struct, kw_only=True, tag="reservation.cancel", tag_field="type"
+):
+    message_id: MessageId
+    reservation_id: Identifier
+    reason: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class ReservationFulfilMessage(
+    msgspec.Struct, kw_only=True, tag="reservation.fulfil", tag_field="type"
+):
+    message_id: MessageId
+    reservation_id: Identifier
+    lines: Annotated[list[ReservationLineIn], msgspec.Meta(max_length=100)] | None = None
+
+
+class StockMovementsMessage(msgspec.Struct, kw_only=True, tag="stock.movements", tag_field="type"):
+    """The same batch as ``POST /v1/stock/movements``; ``message_id`` is its idempotency key."""
+
+    message_id: MessageId
+    movements: Annotated[list[Movement], msgspec.Meta(min_length=1)]
+    actor: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+
+
+Command = (
+    ReservationCreateMessage
+    | ReservationCancelMessage
+    | ReservationFulfilMessage
+    | StockMovementsMessage
+)
+COMMAND_TYPES: tuple[type[msgspec.Struct], ...] = (
+    ReservationCreateMessage,
+    ReservationCancelMessage,
+    ReservationFulfilMessage,
+    StockMovementsMessage,
+)
+
+
+# ---------------------------------------------------------------- events out
+
+
+class _Event(msgspec.Struct, kw_only=True, tag_field="type"):
+    event_id: str
+    occurred_at: AwareDatetime
+    correlation_id: str | None = None
+
+
+class ReservationConfirmed(_Event, tag="reservation.confirmed", kw_only=True):
+    reservation: Reservation
+
+
+class ReservationRejected(_Event, tag="reservation.rejected", kw_only=True):
+    """A reservation command was refused; ``reason`` is a stable code such as
+    ``insufficient_stock``, ``unknown_location``, ``reservation_conflict``,
+    ``reservation_not_found`` or ``invalid_transition``."""
+
+    command: str
+    reservation_id: str
+    location_id: str | None = None
+    reason: str
+    detail: str
+    short_lines: list[ShortLine] = []
+
+
+class ReservationCancelled(_Event, tag="reservation.cancelled", kw_only=True):
+    reservation: Reservation
+
+
+class ReservationExpired(_Event, tag="reservation.expired", kw_only=True):
+    reservation: Reservation
+
+
+class ReservationFulfilled(_Event, tag="reservation.fulfilled", kw_only=True):
+    reservation: Reservation
+
+
+class AvailabilityChanged(_Event, tag="availability.changed", kw_only=True):
+    """The latest figures of one balance; at most one per balance per window."""
+
+    sku: str
+    location_id: str
+    on_hand: int
+    reserved: int
+    available: int
+    status: str
+
+
+class StockShortage(_Event, tag="stock.shortage", kw_only=True):
+    """on_hand fell below reserved: reservations at this balance may not be honoured."""
+
+    sku: str
+    location_id: str
+    on_hand: int
+    reserved: int
+    short_by: int
+
+
+class StockMovementsApplied(_Event, tag="stock.movements.applied", kw_only=True):
+    """Reply to a stock.movements command."""
+
+    message_id: str
+    result: MovementsPosted
+
+
+class StockMovementsRejected(_Event, tag="stock.movements.rejected", kw_only=True):
+    """Reply to a stock.movements command that was refused (nothing applied)."""
+
+    message_id: str
+    reason: str
+    detail: str
+    field: str | None = None
+
+
+Event = (
+    ReservationConfirmed
+    | ReservationRejected
+    | ReservationCancelled
+    | ReservationExpired
+    | ReservationFulfilled
+    | AvailabilityChanged
+    | StockShortage
+    | StockMovementsApplied
+    | StockMovementsRejected
+)
+EVENT_TYPES: tuple[type[msgspec.Struct], ...] = (
+    ReservationConfirmed,
+    ReservationRejected,
+    ReservationCancelled,
+    ReservationExpired,
+    ReservationFulfilled,
+    AvailabilityChanged,
+    StockShortage,
+    StockMovementsApplied,
+    StockMovementsRejected,
+)
+
+command_decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)
+event_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+encoder = msgspec.json.Encoder()

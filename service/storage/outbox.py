@@ -1,0 +1,74 @@
+"""The outbox: events and replies stored in the transaction of the change they describe."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from service.storage.pool import Connection
+from service.storage.sql import Queries
+
+Q = Queries("outbox.sql")
+EVENTS_EXCHANGE = "inventory.events"
+DEFAULT_EXCHANGE = ""  # replies go straight to the reply_to queue
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    exchange: str
+    routing_key: str
+    payload: bytes
+    message_id: str
+    correlation_id: str | None = None
+
+
+def event(routing_key: str, payload: bytes, message_id: str | None = None) -> OutgoingMessage:
+    return OutgoingMessage(EVENTS_EXCHANGE, routing_key, payload, message_id or uuid.uuid4().hex)
+
+
+def reply(reply_to: str, payload: bytes, correlation_id: str | None) -> OutgoingMessage:
+    return OutgoingMessage(DEFAULT_EXCHANGE, reply_to, payload, uuid.uuid4().hex, correlation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    event_id: int
+    message: OutgoingMessage
+
+
+class OutboxRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def add(self, messages: Sequence[OutgoingMessage]) -> None:
+        if not messages:
+            return
+        await self.conn.execute(
+            Q.insert,
+            [m.exchange for m in messages],
+            [m.routing_key for m in messages],
+            [m.message_id for m in messages],
+            [m.correlation_id for m in messages],
+            [m.payload for m in messages],
+        )
+        await self.conn.execute(Q.notify_outbox)
+
+    async def claim_batch(self, limit: int) -> list[StoredMessage]:
+        rows = await self.conn.fetch(Q.claim_batch, limit)
+        return [
+            StoredMessage(
+                r["event_id"],
+                OutgoingMessage(
+                    r["exchange"],
+                    r["routing_key"],
+                    bytes(r["payload"]),
+                    r["message_id"],
+                    r["correlation_id"],
+                ),
+            )
+            for r in rows
+        ]
+
+    async def delete_published(self, event_ids: Sequence[int]) -> None:
+        await self.conn.execute(Q.delete_published, list(event_ids))

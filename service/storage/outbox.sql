@@ -1,0 +1,19 @@
+-- The transactional outbox.
+
+-- name: insert
+INSERT INTO outbox (exchange, routing_key, message_id, correlation_id, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]);
+
+-- name: notify_outbox
+SELECT pg_notify('inventory_outbox', '');
+
+-- name: claim_batch
+-- Oldest first; SKIP LOCKED lets several relays share the work.
+SELECT event_id, exchange, routing_key, message_id, correlation_id, payload
+FROM outbox
+ORDER BY event_id
+LIMIT $1
+FOR UPDATE SKIP LOCKED;
+
+-- name: delete_published
+DELETE FROM outbox WHERE event_id = ANY($1::bigint[]);

@@ -1,0 +1,102 @@
+"""The reservations repository (SQL in reservations.sql)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from service.domain.reservations import Line, ReservationState
+from service.storage.pool import Connection
+from service.storage.sql import Queries
+
+Q = Queries("reservations.sql")
+
+
+def reservation_from_row(row: asyncpg.Record) -> ReservationState:
+    return ReservationState(
+        reservation_id=row["reservation_id"],
+        location_id=row["location_id"],
+        status=row["status"],
+        channel=row["channel"],
+        external_ref=row["external_ref"],
+        fingerprint=row["fingerprint"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        lines=tuple(
+            Line(sku, quantity, fulfilled)
+            for sku, quantity, fulfilled in zip(
+                row["skus"], row["quantities"], row["fulfilled"], strict=True
+            )
+        ),
+    )
+
+
+class ReservationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def lock(self, reservation_ids: Iterable[str]) -> dict[str, ReservationState]:
+        """Lock the existing ones of ``reservation_ids`` in (location_id, reservation_id)
+        order and return them with their lines."""
+        ids = sorted(set(reservation_ids))
+        if not ids:
+            return {}
+        locked = await self.conn.fetch(Q.lock_reservation_rows, ids)
+        if not locked:
+            return {}
+        rows = await self.conn.fetch(Q.with_lines, [r["reservation_id"] for r in locked])
+        return {r["reservation_id"]: reservation_from_row(r) for r in rows}
+
+    async def get(self, reservation_id: str) -> ReservationState | None:
+        row = await self.conn.fetchrow(Q.get, reservation_id)
+        return None if row is None else reservation_from_row(row)
+
+    async def insert(self, created: Sequence[ReservationState]) -> None:
+        if not created:
+            return
+        await self.conn.execute(
+            Q.insert_reservations,
+            [r.location_id for r in created],
+            [r.reservation_id for r in created],
+            [r.status for r in created],
+            [r.channel for r in created],
+            [r.external_ref for r in created],
+            [r.fingerprint for r in created],
+            [r.expires_at for r in created],
+            [r.created_at for r in created],
+            [r.updated_at for r in created],
+        )
+        lines = [
+            (r.location_id, r.reservation_id, x.sku, x.quantity) for r in created for x in r.lines
+        ]
+        await self.conn.execute(Q.insert_lines, *(list(c) for c in zip(*lines, strict=True)))
+
+    async def update(self, updated: Sequence[ReservationState]) -> None:
+        if not updated:
+            return
+        await self.conn.execute(
+            Q.update_statuses,
+            [r.location_id for r in updated],
+            [r.reservation_id for r in updated],
+            [r.status for r in updated],
+            [r.updated_at for r in updated],
+        )
+        fulfilled = [
+            (r.location_id, r.reservation_id, x.sku, x.fulfilled)
+            for r in updated
+            for x in r.lines
+            if x.fulfilled
+        ]
+        if fulfilled:
+            await self.conn.execute(
+                Q.update_fulfilled, *(list(c) for c in zip(*fulfilled, strict=True))
+            )
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[str]:
+        return [r["reservation_id"] for r in await self.conn.fetch(Q.due_for_expiry, now, limit)]
+
+    async def reserved_mismatches(self, limit: int = 1000) -> list[asyncpg.Record]:
+        return list(await self.conn.fetch(Q.reserved_mismatches, limit))

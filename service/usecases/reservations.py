@@ -1,0 +1,86 @@
+"""Reservation commands from the HTTP edge and the message consumer.
+
+Every step goes through the ReservationEngine (see reservation_engine.py for
+the batching and the locking story); this module validates, builds the step
+and waits for its committed outcome.
+"""
+
+from __future__ import annotations
+
+from service.contracts.reservations import (
+    CreateReservation,
+    Reservation,
+    ReservationLineIn,
+)
+from service.domain.errors import NotFound
+from service.domain.reservations import Outcome, ttl_of, validate_lines
+from service.settings import Settings
+from service.storage.database import Database
+from service.storage.idempotency import fingerprint
+from service.storage.reservations import ReservationRepository
+from service.usecases.reservation_engine import (
+    Cancel,
+    Create,
+    Fulfil,
+    Origin,
+    ReservationEngine,
+)
+
+
+class ReservationNotFound(NotFound):
+    code = "reservation_not_found"
+
+
+def create_step(command: CreateReservation, settings: Settings) -> Create:
+    """Raises InvalidInput (a SKU twice, a TTL over the maximum)."""
+    validate_lines(command.lines)
+    ttl = ttl_of(command, settings.reservation_default_ttl_s, settings.reservation_max_ttl_s)
+    return Create(command, reservation_fingerprint(command), ttl)
+
+
+def reservation_fingerprint(command: CreateReservation) -> str:
+    """Content that makes two creates "the same": everything but the transport fields."""
+    return fingerprint(
+        CreateReservation(
+            reservation_id=command.reservation_id,
+            location_id=command.location_id,
+            lines=sorted(command.lines, key=lambda x: x.sku),
+            channel=command.channel,
+            external_ref=command.external_ref,
+            ttl_seconds=command.ttl_seconds,
+        )
+    )
+
+
+async def create_reservation(
+    engine: ReservationEngine, settings: Settings, command: CreateReservation, actor: str
+) -> Outcome:
+    return await engine.submit(create_step(command, settings), Origin(actor=actor))
+
+
+async def cancel_reservation(
+    engine: ReservationEngine, reservation_id: str, reason: str | None, actor: str
+) -> Outcome:
+    return await engine.submit(Cancel(reservation_id, reason), Origin(actor=actor))
+
+
+async def fulfil_reservation(
+    engine: ReservationEngine,
+    reservation_id: str,
+    lines: list[ReservationLineIn] | None,
+    actor: str,
+) -> Outcome:
+    if lines is not None:
+        validate_lines(lines)
+    return await engine.submit(Fulfil(reservation_id, lines), Origin(actor=actor))
+
+
+async def get_reservation(db: Database, reservation_id: str) -> Reservation:
+    """Raises ReservationNotFound."""
+    async with db.connection() as conn:
+        state = await ReservationRepository(conn).get(reservation_id)
+    if state is None:
+        raise ReservationNotFound(
+            f"reservation {reservation_id!r} does not exist", field="reservation_id"
+        )
+    return state.view()
