@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port to bind (INVENTORY_PORT)")
     serve.set_defaults(handler=_serve)
 
+    worker = commands.add_parser(
+        "worker", help="run the message consumer, outbox relay and expiry sweeper"
+    )
+    worker.set_defaults(handler=lambda s, a: _run(_worker(s)))
+
     migrate = commands.add_parser("migrate", help="apply pending migrations")
     migrate.set_defaults(handler=lambda s, a: _run(_migrate(s)))
 
@@ -75,6 +80,28 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         loop=Loops.uvloop,
         log_access=False,
     ).serve()
+    return 0
+
+
+async def _worker(settings: Settings) -> int:
+    import signal
+
+    from service.messaging.worker import Worker
+    from service.runtime import Runtime
+
+    runtime = await Runtime.start(settings)
+    worker = Worker(runtime)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await worker.start()
+        print("inventory: worker running (consumer, outbox relay, expiry sweeper); Ctrl-C stops")
+        await stopping.wait()
+    finally:
+        await worker.stop()
+        await runtime.stop()
     return 0
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from service.settings import Settings
-from service.storage.change_feed import ChangeFeed
+from service.storage.change_feed import OUTBOX_CHANNEL, ChangeFeed
 from service.storage.database import Database
 from service.storage.pool import Pool, create_pool
 from service.storage.read_model import ReadModel
@@ -20,7 +21,7 @@ class Runtime:
     feed: ChangeFeed
     read_model: ReadModel
     engine: ReservationEngine
-    _started: list[str] = field(default_factory=list)
+    outbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -32,6 +33,7 @@ class Runtime:
         read_model = ReadModel(db, feed, settings.availability_cache_skus)
         engine = ReservationEngine(db, max_batch=settings.reservation_batch_max)
         runtime = cls(settings, pool, db, feed, read_model, engine)
+        feed.subscribe(OUTBOX_CHANNEL, lambda _payload: runtime.outbox_signal.set())
         await feed.start()
         await read_model.start()
         return runtime

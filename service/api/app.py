@@ -19,6 +19,7 @@ from service.api.openapi import docs_assets, openapi_config
 from service.api.reservations import ReservationController
 from service.api.stock import StockController
 from service.logging import configure_logging
+from service.messaging.worker import Worker
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
 
@@ -33,11 +34,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             app.state.runtime = runtime
             yield
             return
-        app.state.runtime = await Runtime.start(settings)
+        app.state.runtime = started = await Runtime.start(settings)
+        worker = Worker(started) if settings.run_workers_in_process else None
+        if worker is not None:
+            await worker.start()
         try:
             yield
         finally:
-            await app.state.runtime.stop()
+            if worker is not None:
+                await worker.stop()
+            await started.stop()
 
     return Litestar(
         route_handlers=[

@@ -21,6 +21,7 @@ log = get_logger(__name__)
 
 BALANCES_CHANNEL = "inventory_balances"
 LOCATIONS_CHANNEL = "inventory_locations"
+OUTBOX_CHANNEL = "inventory_outbox"
 RESET = "*"  # a payload that means "forget everything"
 
 

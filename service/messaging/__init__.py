@@ -1,0 +1,1 @@
+"""The RabbitMQ edge: topology, the command consumer, the outbox relay, the worker."""

@@ -1,0 +1,150 @@
+"""The command consumer: decode, apply through the use cases, ack after commit.
+
+- Manual acks, sent only after the command's transaction committed. A crash
+  in between means a redelivery, which the idempotency record turns into a no-op
+  (and the same reply).
+- Poison (undecodable, unknown type, invalid content): republished to the
+  dead-letter exchange with the reason in headers, then acked; consuming goes on.
+- Business refusals (no stock, unknown location) are outcomes: acked, answered.
+- Transient faults (database down, deadlock): retried inside the use case; if it
+  still fails the message is nacked back to the queue after a pause, and the
+  quorum queue's delivery limit bounds how often.
+Many messages are in flight at once (prefetch), so the reservation engine can
+put a burst on one SKU into one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aio_pika
+import msgspec
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+
+from service.contracts.messages import Command, command_decoder
+from service.domain.errors import InvalidInput
+from service.logging import get_logger
+from service.messaging.topology import Topology
+from service.settings import Settings
+from service.storage.database import Database
+from service.usecases.commands import Delivery, handle_command
+from service.usecases.reservation_engine import ReservationEngine
+
+log = get_logger(__name__)
+RETRY_PAUSE_S = 1.0
+
+
+class PoisonMessage(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def decode(body: bytes) -> Command:
+    """Raises PoisonMessage naming why the body is not a command."""
+    try:
+        return command_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise PoisonMessage("undecodable", str(exc)) from None
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        reason = "unknown_type" if "`$.type`" in text else "invalid_message"
+        raise PoisonMessage(reason, text) from None
+
+
+class CommandConsumer:
+    def __init__(
+        self, channel: AbstractChannel, topology: Topology, *, engine: ReservationEngine,
+        db: Database, settings: Settings,
+    ) -> None:  # fmt: skip
+        self.channel = channel
+        self.topology = topology
+        self.engine = engine
+        self.db = db
+        self.settings = settings
+        self._tag: str | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(settings.consumer_concurrency)
+        self.handled = 0
+        self.dead_lettered = 0
+
+    async def start(self) -> None:
+        self._tag = await self.topology.commands_queue.consume(self._on_message)
+        log.info("consumer_started", queue=self.topology.commands_queue.name)
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop taking messages, let the ones in flight finish (unacked ones are redelivered)."""
+        if self._tag is not None:
+            await self.topology.commands_queue.cancel(self._tag)
+            self._tag = None
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=grace_s)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        await self._slots.acquire()
+        task = asyncio.create_task(self._handle(message))
+        self._in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        with structlog.contextvars.bound_contextvars(
+            message_id=message.message_id, routing_key=message.routing_key
+        ):
+            try:
+                command = decode(message.body)
+                delivery = Delivery(message.reply_to, message.correlation_id)
+                await handle_command(
+                    command,
+                    delivery,
+                    engine=self.engine,
+                    db=self.db,
+                    settings=self.settings,
+                )
+            except PoisonMessage as poison:
+                await self._dead_letter(message, poison.reason, poison.detail)
+                return
+            except InvalidInput as invalid:
+                await self._dead_letter(message, invalid.code, f"{invalid.field}: {invalid.detail}")
+                return
+            except Exception as exc:  # a transient fault that outlived its retries
+                log.warning("command_failed_will_retry", error=type(exc).__name__, detail=str(exc))
+                await asyncio.sleep(RETRY_PAUSE_S)
+                await message.nack(requeue=True)
+                return
+            await message.ack()
+            self.handled += 1
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, reason: str, detail: str
+    ) -> None:
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-inventory-error": reason,
+                "x-inventory-error-detail": detail[:1000],
+                "x-inventory-failed-at": int(time.time()),
+                "x-original-routing-key": message.routing_key or "",
+            }
+        )
+        await self.topology.dead_letter.publish(
+            aio_pika.Message(
+                message.body,
+                headers=headers,
+                content_type=message.content_type,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+                reply_to=message.reply_to,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=message.routing_key or "unrouted",
+        )
+        await message.ack()
+        self.dead_lettered += 1
+        log.warning("message_dead_lettered", reason=reason, detail=detail[:200])

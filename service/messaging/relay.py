@@ -1,0 +1,80 @@
+"""The outbox relay: publishes committed events and replies, then deletes them.
+
+Each round claims the oldest rows (``FOR UPDATE SKIP LOCKED``, so relays on
+several replicas share the work), publishes them all with publisher confirms
+in flight together, and deletes them in the same transaction. A crash after
+publishing and before the commit publishes those rows again: delivery is
+at-least-once, and every message carries a stable ``message_id`` to dedupe on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange
+
+from service.logging import get_logger
+from service.storage.database import Database
+from service.storage.outbox import DEFAULT_EXCHANGE, OutboxRepository, StoredMessage
+
+log = get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self, db: Database, channel: AbstractChannel, *, batch: int, wakeup: asyncio.Event
+    ) -> None:
+        self.db = db
+        self.channel = channel
+        self.batch = batch
+        self.wakeup = wakeup
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self.published = 0
+
+    async def run_forever(self, idle_s: float = 0.5) -> None:
+        while True:
+            self.wakeup.clear()  # before reading: a NOTIFY from now on wakes the next wait
+            try:
+                sent = await self.relay_once()
+            except Exception as exc:
+                log.warning("outbox_relay_failed", error=type(exc).__name__, detail=str(exc))
+                await asyncio.sleep(1.0)
+                continue
+            if sent < self.batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=idle_s)
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many messages were published."""
+        async with self.db.transaction() as conn:
+            outbox = OutboxRepository(conn)
+            rows = await outbox.claim_batch(self.batch)
+            if not rows:
+                return 0
+            await asyncio.gather(*(self._publish(row) for row in rows))
+            await outbox.delete_published([row.event_id for row in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    async def _publish(self, row: StoredMessage) -> None:
+        message = row.message
+        exchange = await self._exchange(message.exchange)
+        await exchange.publish(
+            aio_pika.Message(
+                message.payload,
+                content_type="application/json",
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=message.routing_key,
+        )
+
+    async def _exchange(self, name: str) -> AbstractExchange:
+        if name == DEFAULT_EXCHANGE:
+            return self.channel.default_exchange
+        if name not in self._exchanges:
+            self._exchanges[name] = await self.channel.get_exchange(name, ensure=False)
+        return self._exchanges[name]

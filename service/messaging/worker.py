@@ -1,0 +1,87 @@
+"""The worker: command consumer, outbox relay, expiry sweeper and availability
+announcer, on one broker connection. ``inventory worker`` runs it alone;
+``inventory serve`` runs it in-process when INVENTORY_RUN_WORKERS_IN_PROCESS is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import aio_pika
+from aio_pika.abc import AbstractRobustConnection
+
+from service.logging import get_logger
+from service.messaging.consumer import CommandConsumer
+from service.messaging.relay import OutboxRelay
+from service.messaging.topology import declare
+from service.runtime import Runtime
+from service.usecases.expiry import announce_availability_changes, expire_due
+
+log = get_logger(__name__)
+
+
+class Worker:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.connection: AbstractRobustConnection | None = None
+        self.consumer: CommandConsumer | None = None
+        self.relay: OutboxRelay | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        rt, settings = self.runtime, self.runtime.settings
+        self.connection = await aio_pika.connect_robust(settings.amqp_url)
+        consume_channel = await self.connection.channel(publisher_confirms=True)
+        await consume_channel.set_qos(prefetch_count=settings.consumer_prefetch)
+        topology = await declare(consume_channel)
+        self.consumer = CommandConsumer(
+            consume_channel, topology, engine=rt.engine, db=rt.db, settings=settings
+        )
+        publish_channel = await self.connection.channel(publisher_confirms=True)
+        self.relay = OutboxRelay(
+            rt.db, publish_channel, batch=settings.relay_batch, wakeup=rt.outbox_signal
+        )
+        self._tasks = [
+            asyncio.create_task(self.relay.run_forever(), name="outbox-relay"),
+            asyncio.create_task(
+                every(settings.sweep_interval_s, lambda: expire_due(rt.db, rt.engine, settings.sweep_batch), "expiry_sweep"),
+                name="expiry-sweeper",
+            ),
+            asyncio.create_task(
+                every(settings.availability_event_window_s,
+                      lambda: announce_availability_changes(rt.db, settings.relay_batch), "availability_events"),
+                name="availability-events",
+            ),
+        ]  # fmt: skip
+        await self.consumer.start()
+        log.info("worker_started")
+
+    async def stop(self) -> None:
+        """Graceful: stop consuming, finish in-flight messages, then stop the loops."""
+        if self.consumer is not None:
+            await self.consumer.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.relay is not None:  # publish what the last messages committed
+            try:
+                await self.relay.relay_once()
+            except Exception as exc:
+                log.warning("final_relay_failed", error=type(exc).__name__)
+        if self.connection is not None:
+            await self.connection.close()
+        log.info("worker_stopped")
+
+
+async def every(interval_s: float, job: Callable[[], Awaitable[int]], name: str) -> None:
+    """Run ``job`` every ``interval_s`` (at once again while it finds full batches)."""
+    while True:
+        try:
+            done = await job()
+            if done:
+                log.info(name, count=done)
+                continue
+        except Exception as exc:
+            log.warning(f"{name}_failed", error=type(exc).__name__, detail=str(exc))
+        await asyncio.sleep(interval_s)
