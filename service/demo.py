@@ -7,6 +7,8 @@ import random
 
 from service.contracts.locations import LocationIn, OpeningHours, OpeningInterval
 from service.contracts.stock import Movement, PostMovements, Receipt, Sale
+from service.domain.access import Role
+from service.storage.api_keys import ApiKeyRepository
 from service.storage.database import Database
 from service.usecases.locations import put_location
 from service.usecases.stock import post_movements
@@ -40,6 +42,16 @@ STORES = [
     ("ST-TURKU", "Turku Kauppatori", "Yliopistonkatu 22, 20100 Turku", 60.4518, 22.2666, "Europe/Helsinki"),
     ("ST-REYKJAVIK", "Reykjavík Laugavegur", "Laugavegur 77, 101 Reykjavík", 64.1436, -21.9192, "Atlantic/Reykjavik"),
 ]  # fmt: skip
+
+# Demo API keys (development only): token = inv_<key_id>_<secret>.
+DEMO_KEYS: list[tuple[str, str, Role, list[str]]] = [
+    ("demoreader", "mobile app (demo)", "reader", []),
+    ("demowebshop", "webshop (demo)", "webshop", []),
+    ("demointegration", "ERP/WMS/POS (demo)", "integration", []),
+    ("demostaff", "staff Oslo Karl Johan (demo)", "staff", ["ST-OSLO-KARL-JOHAN"]),
+    ("demoadmin", "admin (demo)", "admin", []),
+]
+DEMO_SECRET = "not-a-secret-demo-only"
 
 CATEGORIES = ["JACKET", "BOOTS", "SWEATER", "TENT", "LAMP", "KETTLE", "HEADPHONES", "BACKPACK"]
 SKU_COUNT = 320
@@ -102,6 +114,19 @@ def demo_movement_batches(seed: int = 7) -> list[list[Movement]]:
         ]
         batches.append(batch)
     return batches
+
+
+def demo_token(key_id: str) -> str:
+    return f"inv_{key_id}_{DEMO_SECRET}"
+
+
+async def ensure_demo_keys(db: Database) -> list[tuple[str, Role, str]]:
+    """Create the demo keys if missing; returns (name, role, token) per key."""
+    async with db.transaction() as conn:
+        repo = ApiKeyRepository(conn)
+        for key_id, name, role, locations in DEMO_KEYS:
+            await repo.insert(key_id, name, role, locations, DEMO_SECRET)
+    return [(name, role, demo_token(key_id)) for key_id, name, role, _ in DEMO_KEYS]
 
 
 async def seed_demo(db: Database) -> int:

@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 from service.settings import Settings
-from service.storage.change_feed import OUTBOX_CHANNEL, ChangeFeed
+from service.storage.api_keys import KeyCache
+from service.storage.change_feed import KEYS_CHANNEL, OUTBOX_CHANNEL, ChangeFeed
 from service.storage.database import Database
 from service.storage.pool import Pool, create_pool
 from service.storage.read_model import ReadModel
@@ -21,6 +22,7 @@ class Runtime:
     feed: ChangeFeed
     read_model: ReadModel
     engine: ReservationEngine
+    keys: KeyCache
     outbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -32,7 +34,10 @@ class Runtime:
         feed = ChangeFeed(settings.database_url)
         read_model = ReadModel(db, feed, settings.availability_cache_skus)
         engine = ReservationEngine(db, max_batch=settings.reservation_batch_max)
-        runtime = cls(settings, pool, db, feed, read_model, engine)
+        keys = KeyCache(db)
+        feed.subscribe(KEYS_CHANNEL, keys.forget)
+        feed.on_reset(lambda: keys.forget("*"))
+        runtime = cls(settings, pool, db, feed, read_model, engine, keys)
         feed.subscribe(OUTBOX_CHANNEL, lambda _payload: runtime.outbox_signal.set())
         await feed.start()
         await read_model.start()

@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from service.contracts.common import Problem, ShortLine
 from service.domain import errors as domain
+from service.domain.access import Forbidden, Unauthorized
 from service.logging import get_logger
 
 log = get_logger(__name__)
@@ -24,6 +25,8 @@ log = get_logger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 _STATUS_BY_ERROR: list[tuple[type[domain.DomainError], int]] = [
+    (Unauthorized, 401),
+    (Forbidden, 403),
     (domain.NotFound, 404),
     (domain.Conflict, 409),
     (domain.InvalidInput, 422),
@@ -82,7 +85,9 @@ def domain_error_handler(
     _request: Request[Any, Any, Any], exc: domain.DomainError
 ) -> Response[bytes]:
     errors = getattr(exc, "errors", None)
-    return problem(status_of(exc), exc.code, exc.detail, field=exc.field, errors=errors)
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": 'Bearer realm="inventory"'} if status == 401 else None
+    return problem(status, exc.code, exc.detail, field=exc.field, errors=errors, headers=headers)
 
 
 def validation_error_handler(

@@ -22,6 +22,7 @@ log = get_logger(__name__)
 BALANCES_CHANNEL = "inventory_balances"
 LOCATIONS_CHANNEL = "inventory_locations"
 OUTBOX_CHANNEL = "inventory_outbox"
+KEYS_CHANNEL = "inventory_keys"
 RESET = "*"  # a payload that means "forget everything"
 
 

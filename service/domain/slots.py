@@ -1,0 +1,99 @@
+"""Pickup slots: the store's opening hours cut into slots, in its own timezone.
+
+Slots are computed, not stored: for each local day, each opening interval is
+cut into slots of ``slot_minutes`` (a last slot that would run past closing is
+dropped). Local wall-clock times are converted to UTC with the store's IANA
+timezone, so a daylight-saving change moves the UTC times but not the local
+ones; a local time that does not exist that day (the spring-forward gap) is
+skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from service.contracts.locations import OpeningHours
+from service.domain.locations import WEEKDAYS
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRules:
+    slot_minutes: int = 30
+    capacity: int = 4
+    prep_minutes: int = 120
+    horizon_days: int = 7
+    hold_hours: int = 72
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    starts_at: datetime  # UTC
+    ends_at: datetime  # UTC
+
+    def hold_until(self, rules: SlotRules) -> datetime:
+        """When a pickup of this slot that was not collected becomes a no-show."""
+        return self.ends_at + timedelta(hours=rules.hold_hours)
+
+
+def _clock(day: date, text: str) -> datetime:
+    """Local wall-clock ``HH:MM`` on ``day``; "24:00" is the next midnight."""
+    hours, minutes = (int(part) for part in text.split(":"))
+    return datetime.combine(day, time(0)) + timedelta(hours=hours, minutes=minutes)
+
+
+def _utc(local: datetime, zone: ZoneInfo) -> datetime | None:
+    """The UTC instant of a local wall-clock time, or None when that time does not
+    exist (the gap of a spring-forward change). In the repeated hour of a
+    fall-back change the first occurrence is taken."""
+    utc = local.replace(tzinfo=zone).astimezone(UTC)
+    return utc if utc.astimezone(zone).replace(tzinfo=None) == local else None
+
+
+def is_open_on(hours: OpeningHours, day: date) -> bool:
+    return day not in hours.closed_dates and bool(getattr(hours, WEEKDAYS[day.weekday()]))
+
+
+def slots_on(hours: OpeningHours, zone: ZoneInfo, day: date, slot_minutes: int) -> list[Slot]:
+    """Every slot of one local day (none on a closed day)."""
+    if not is_open_on(hours, day):
+        return []
+    found: list[Slot] = []
+    step = timedelta(minutes=slot_minutes)
+    for interval in getattr(hours, WEEKDAYS[day.weekday()]):
+        start, end = _clock(day, interval.opens), _clock(day, interval.closes)
+        while start + step <= end:
+            starts_at, ends_at = _utc(start, zone), _utc(start + step, zone)
+            if starts_at is not None and ends_at is not None:
+                found.append(Slot(starts_at, ends_at))
+            start += step
+    return found
+
+
+def slots_between(
+    hours: OpeningHours, timezone: str, first: date, last: date, slot_minutes: int
+) -> list[Slot]:
+    """Every slot from local day ``first`` to ``last`` inclusive, in time order."""
+    zone = ZoneInfo(timezone)
+    found: list[Slot] = []
+    day = first
+    while day <= last:
+        found.extend(slots_on(hours, zone, day, slot_minutes))
+        day += timedelta(days=1)
+    return found
+
+
+def local_today(timezone: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def bookable(slot: Slot, now: datetime, ready_at: datetime, rules: SlotRules) -> str | None:
+    """Why ``slot`` cannot be booked now (a stable code), or None when it can."""
+    if slot.starts_at < now:
+        return "slot_in_past"
+    if slot.starts_at > now + timedelta(days=rules.horizon_days):
+        return "slot_too_far_ahead"
+    if slot.starts_at < ready_at:
+        return "slot_before_ready"
+    return None

@@ -1,0 +1,127 @@
+"""API keys: ``inv_<key_id>_<secret>``; the database holds the SHA-256 of the secret.
+
+The secret is 32 random URL-safe characters (192 bits), so a fast hash is
+enough: no one can guess it, and a leaked table does not reveal keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from service.domain.access import Principal, Role
+from service.storage.database import Database
+from service.storage.pool import Connection
+from service.storage.sql import Queries
+
+Q = Queries("api_keys.sql")
+PREFIX = "inv"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    principal: Principal
+    secret_hash: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_key() -> tuple[str, str, str]:
+    """(key_id, secret, token) for a new key."""
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
+    return key_id, secret, f"{PREFIX}_{key_id}_{secret}"
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+    """(key_id, secret) of a well-formed token, else None."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+class ApiKeyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def insert(
+        self, key_id: str, name: str, role: Role, location_ids: list[str], secret: str
+    ) -> bool:
+        inserted = await self.conn.fetchval(
+            Q.insert, key_id, name, role, location_ids, hash_secret(secret)
+        )
+        return inserted is not None
+
+    async def get(self, key_id: str) -> StoredKey | None:
+        row = await self.conn.fetchrow(Q.get, key_id)
+        return None if row is None else _stored(row)
+
+    async def list_all(self) -> list[StoredKey]:
+        return [_stored(r) for r in await self.conn.fetch(Q.list_all)]
+
+    async def revoke(self, key_id: str) -> bool:
+        revoked = await self.conn.fetchval(Q.revoke, key_id)
+        await self.conn.execute(Q.notify_keys_changed, key_id)
+        return revoked is not None
+
+
+def _stored(row: asyncpg.Record) -> StoredKey:
+    principal = Principal(
+        key_id=row["key_id"],
+        name=row["name"],
+        role=row["role"],
+        location_ids=frozenset(row["location_ids"]),
+    )
+    return StoredKey(principal, row["secret_hash"], row["created_at"], row["revoked_at"])
+
+
+class KeyCache:
+    """Verified keys in memory: a request costs one SHA-256 and a dict lookup.
+
+    Entries live ``ttl_s`` seconds; a revocation reaches every replica at once
+    through ``NOTIFY inventory_keys`` and at the latest after the TTL.
+    """
+
+    def __init__(self, db: Database, ttl_s: float = 30.0) -> None:
+        self.db = db
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, StoredKey | None]] = {}
+
+    async def authenticate(self, token: str) -> Principal | None:
+        parsed = parse_token(token)
+        if parsed is None:
+            return None
+        key_id, secret = parsed
+        stored = await self._lookup(key_id)
+        if stored is None or stored.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(stored.secret_hash, hash_secret(secret)):
+            return None
+        return stored.principal
+
+    async def _lookup(self, key_id: str) -> StoredKey | None:
+        now = time.monotonic()
+        cached = self._entries.get(key_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self.db.connection() as conn:
+            stored = await ApiKeyRepository(conn).get(key_id)
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key_id] = (now + self.ttl_s, stored)
+        return stored
+
+    def forget(self, key_id: str) -> None:
+        if key_id == "*":
+            self._entries.clear()
+        self._entries.pop(key_id, None)

@@ -1,0 +1,46 @@
+"""API keys: create, list, revoke (the ``inventory keys`` command)."""
+
+from __future__ import annotations
+
+from service.domain.access import ROLES, Role
+from service.domain.errors import InvalidInput, UnknownLocation
+from service.storage.api_keys import ApiKeyRepository, StoredKey, new_key
+from service.storage.database import Database
+from service.storage.ledger import LedgerRepository
+from service.storage.pool import Connection
+
+
+async def create_key(db: Database, name: str, role: str, location_ids: list[str]) -> str:
+    """Create a key and return its token (shown once). Raises InvalidInput, UnknownLocation."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    if role == "staff" and not location_ids:
+        raise InvalidInput("a staff key names at least one location", field="location")
+    key_id, secret, token = new_key()
+    valid_role: Role = role
+
+    async def work(conn: Connection) -> str:
+        known = await LedgerRepository(conn).existing_locations(location_ids)
+        for location_id in location_ids:
+            if location_id not in known:
+                raise UnknownLocation(f"location {location_id!r} does not exist", field="location")
+        await ApiKeyRepository(conn).insert(
+            key_id, name, valid_role, sorted(set(location_ids)), secret
+        )
+        return token
+
+    return await db.run(work)
+
+
+async def list_keys(db: Database) -> list[StoredKey]:
+    async with db.connection() as conn:
+        return await ApiKeyRepository(conn).list_all()
+
+
+async def revoke_key(db: Database, key_id: str) -> bool:
+    """True when a live key was revoked (every replica forgets it at once)."""
+
+    async def work(conn: Connection) -> bool:
+        return await ApiKeyRepository(conn).revoke(key_id)
+
+    return await db.run(work)
