@@ -247,6 +247,59 @@ def decide_fulfil(
     )
 
 
+def decide_transfer_in(
+    source: ReservationState | None,
+    target_id: str,
+    store_id: str,
+    now: datetime,
+    fingerprint: str,
+) -> Decision:
+    """Goods reserved at a warehouse arrived at the store for a pickup: the warehouse
+    reservation is fulfilled as a transfer out, the goods are received at the store
+    and reserved there at once (a new reservation ``target_id`` with the same expiry),
+    so they never show as available at either end."""
+    if source is None:
+        return _not_found("?")
+    if source.status != "active":
+        return _invalid_transition(source, "be transferred")
+    deltas: list[Delta] = []
+    for x in source.lines:
+        deltas += [
+            Delta(
+                source.location_id,
+                x.sku,
+                "transfer_out",
+                on_hand=-x.quantity,
+                reserved=-x.quantity,
+                reference=target_id,
+            ),
+            Delta(
+                store_id,
+                x.sku,
+                "transfer_receipt",
+                on_hand=x.quantity,
+                reference=source.reservation_id,
+            ),
+            Delta(store_id, x.sku, "reserve", reserved=x.quantity, reference=target_id),
+        ]
+    done = replace(
+        source, status="fulfilled", updated_at=now,
+        lines=tuple(replace(x, fulfilled=x.quantity) for x in source.lines),
+    )  # fmt: skip
+    arrived = ReservationState(
+        reservation_id=target_id, location_id=store_id, status="active", channel=source.channel,
+        external_ref=source.external_ref, fingerprint=fingerprint, expires_at=source.expires_at,
+        created_at=now, updated_at=now, lines=tuple(Line(x.sku, x.quantity) for x in source.lines),
+    )  # fmt: skip
+    return Decision(
+        Outcome(201, reservation=arrived),
+        deltas,
+        created=arrived,
+        updated=done,
+        event="reservation.confirmed",
+    )
+
+
 def _handed_over(
     existing: ReservationState, lines: list[ReservationLineIn] | None
 ) -> dict[str, int]:

@@ -47,6 +47,7 @@ from service.domain.reservations import (
     decide_create,
     decide_expire,
     decide_fulfil,
+    decide_transfer_in,
 )
 from service.logging import get_logger
 from service.storage.database import Database
@@ -91,7 +92,22 @@ class Expire:
     reservation_id: str
 
 
-Step = Create | Cancel | Fulfil | Expire
+@dataclass(frozen=True, slots=True)
+class TransferIn:
+    """Warehouse-reserved goods arrived at ``store_id``: see ``decide_transfer_in``."""
+
+    source_reservation_id: str
+    reservation_id: str  # the new reservation at the store
+    store_id: str
+
+
+Step = Create | Cancel | Fulfil | Expire | TransferIn
+
+
+def reservation_ids_of(step: Step) -> list[str]:
+    if isinstance(step, TransferIn):
+        return [step.source_reservation_id, step.reservation_id]
+    return [step.reservation_id]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +196,18 @@ class ReservationEngine:
                 pending.future.set_result(outcome)
 
 
+async def decide_in_transaction(
+    conn: Connection, steps: list[tuple[Step, Origin]]
+) -> list[Outcome]:
+    """Decide ``steps`` inside the caller's transaction, without batching.
+
+    For aggregates that own reservations (pickups): their own rows (the pickup,
+    the slot's capacity) are locked by the caller first, then these steps lock
+    reservations and balances in the usual order, all in one transaction.
+    """
+    return await Flush(conn, [Pending(step, origin) for step, origin in steps]).run()
+
+
 class Flush:
     """One batch's transaction: claim, lock, decide, write."""
 
@@ -200,8 +228,13 @@ class Flush:
 
     async def run(self) -> list[Outcome]:
         answered = await self._claim_idempotency_keys()
-        self.reservations = await self.repo.lock(p.step.reservation_id for p in self.batch)
+        self.reservations = await self.repo.lock(
+            rid for p in self.batch for rid in reservation_ids_of(p.step)
+        )
         self.balances = await self.ledger.lock_existing_balances(self._balance_keys())
+        arriving = self._arriving_keys() - set(self.balances)
+        if arriving:  # goods arriving where the SKU never was: create (and lock) the balance
+            self.balances.update(await self.ledger.lock_balances(arriving))
         known_locations = await self._known_locations()
         outcomes: list[Outcome] = []
         for index, pending in enumerate(self.batch):
@@ -266,8 +299,20 @@ class Flush:
             step = pending.step
             if isinstance(step, Create):
                 keys.update((step.command.location_id, x.sku) for x in step.command.lines)
-            elif (existing := self.reservations.get(step.reservation_id)) is not None:
-                keys.update((existing.location_id, x.sku) for x in existing.lines)
+            else:
+                for rid in reservation_ids_of(step):
+                    if (existing := self.reservations.get(rid)) is not None:
+                        keys.update((existing.location_id, x.sku) for x in existing.lines)
+        return keys
+
+    def _arriving_keys(self) -> set[BalanceKey]:
+        keys: set[BalanceKey] = set()
+        for pending in self.batch:
+            step = pending.step
+            if isinstance(step, TransferIn) and (
+                src := self.reservations.get(step.source_reservation_id)
+            ):
+                keys.update((step.store_id, x.sku) for x in src.lines)
         return keys
 
     async def _known_locations(self) -> dict[str, bool]:
@@ -288,6 +333,11 @@ class Flush:
                 decision = decide_fulfil(existing, step.reservation_id, self.now, step.lines)
             case Expire():
                 decision = decide_expire(existing, self.now) or Decision(Outcome(204, "not_due"))
+            case TransferIn():
+                source = self.reservations.get(step.source_reservation_id)
+                decision = decide_transfer_in(
+                    source, step.reservation_id, step.store_id, self.now, "transfer-in"
+                )
         self._take(decision, pending.origin)
         self._announce(pending, decision)
         return decision.outcome
@@ -325,15 +375,13 @@ class Flush:
         self.deltas.extend(decision.deltas)
         self.actors.extend([origin.actor] * len(decision.deltas))
         if decision.created is not None:
-            state = decision.created
-            self.created[state.reservation_id] = state
-        elif decision.updated is not None:
+            self.created[decision.created.reservation_id] = decision.created
+            self.reservations[decision.created.reservation_id] = decision.created
+        if decision.updated is not None:
             state = decision.updated
             target = self.created if state.reservation_id in self.created else self.updated
             target[state.reservation_id] = state
-        else:
-            return
-        self.reservations[state.reservation_id] = state
+            self.reservations[state.reservation_id] = state
 
     def _announce(self, pending: Pending, decision: Decision) -> None:
         origin = pending.origin

@@ -38,6 +38,7 @@ _COMMAND_NAMES = {
     "Cancel": "reservation.cancel",
     "Fulfil": "reservation.fulfil",
     "Expire": "reservation.expire",
+    "TransferIn": "reservation.transfer_in",
 }
 
 

@@ -1,0 +1,222 @@
+"""Click-and-collect rules: sourcing, the pickup lifecycle, the pickup code.
+
+    booked --ready--> ready --collect--> collected
+    booked|ready --cancel--> cancelled
+    booked|ready --(hold period over)--> no_show
+
+A pickup holds stock through reservations (one at the store, one per supplying
+warehouse) that expire when the hold period ends. The pickup code is 8
+characters from an alphabet without look-alikes (about 40 bits), shown once,
+stored as a salted hash; five wrong tries lock the pickup for 15 minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from service.contracts.pickups import Customer, LineSource, Pickup, PickupLine
+from service.contracts.reservations import ReservationLineIn
+from service.domain.ledger import Balance
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+MAX_FAILED_ATTEMPTS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedLine:
+    sku: str
+    quantity: int
+    source_location_id: str
+    ready_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PickupLineState:
+    sku: str
+    quantity: int
+    source_location_id: str
+    reservation_id: str
+    collected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PickupState:
+    pickup_id: str
+    location_id: str
+    status: str
+    slot_start: datetime
+    slot_end: datetime
+    hold_until: datetime
+    customer: Customer
+    channel: str
+    external_ref: str | None
+    fingerprint: str
+    code_nonce: str
+    code_hash: str
+    failed_attempts: int
+    locked_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    lines: tuple[PickupLineState, ...]
+
+    def view(self) -> Pickup:
+        return Pickup(
+            pickup_id=self.pickup_id,
+            location_id=self.location_id,
+            status=self.status,  # type: ignore[arg-type]
+            slot_start=self.slot_start,
+            slot_end=self.slot_end,
+            hold_until=self.hold_until,
+            customer=self.customer,
+            channel=self.channel,
+            external_ref=self.external_ref,
+            lines=[
+                PickupLine(
+                    sku=x.sku,
+                    quantity=x.quantity,
+                    source_location_id=x.source_location_id,
+                    collected=x.collected,
+                )
+                for x in self.lines
+            ],
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
+
+    @property
+    def reservation_ids(self) -> list[str]:
+        return sorted({x.reservation_id for x in self.lines})
+
+    def moved(self, status: str, now: datetime, **changes: object) -> PickupState:
+        return replace(self, status=status, updated_at=now, **changes)  # type: ignore[arg-type]
+
+
+def store_reservation_id(pickup_id: str) -> str:
+    return f"pickup:{pickup_id}"
+
+
+def warehouse_reservation_id(pickup_id: str, warehouse_id: str) -> str:
+    return f"pickup:{pickup_id}@{warehouse_id}"
+
+
+# ------------------------------------------------------------------ sourcing
+
+
+def source_lines(
+    lines: list[ReservationLineIn],
+    store_id: str,
+    balances: dict[tuple[str, str], Balance],
+    suppliers: list[tuple[str, int]],
+    now: datetime,
+    prep: timedelta,
+) -> list[LineSource]:
+    """Where each line comes from: the store when it has the whole line, else the
+    supplier with the shortest lead time that has it; None when nobody has it.
+    ``suppliers`` are (warehouse_id, lead_time_minutes)."""
+    answers = []
+    for line in lines:
+        store = balances.get((store_id, line.sku))
+        if store is not None and store.available >= line.quantity:
+            answers.append(
+                LineSource(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    source_location_id=store_id,
+                    ready_at=now + prep,
+                )
+            )
+            continue
+        for warehouse_id, lead in sorted(suppliers, key=lambda s: (s[1], s[0])):
+            stock = balances.get((warehouse_id, line.sku))
+            if stock is not None and stock.available >= line.quantity:
+                ready = now + timedelta(minutes=lead) + prep
+                answers.append(
+                    LineSource(
+                        sku=line.sku,
+                        quantity=line.quantity,
+                        source_location_id=warehouse_id,
+                        ready_at=ready,
+                    )
+                )
+                break
+        else:
+            answers.append(
+                LineSource(
+                    sku=line.sku, quantity=line.quantity, source_location_id=None, ready_at=None
+                )
+            )
+    return answers
+
+
+def cart_ready_at(sources: list[LineSource]) -> datetime | None:
+    """When the whole cart can be ready, or None when a line cannot be had."""
+    if any(s.ready_at is None for s in sources):
+        return None
+    return max(s.ready_at for s in sources if s.ready_at is not None)
+
+
+# ------------------------------------------------------------------ the code
+
+
+def issue_code(secret: str, nonce: str) -> str:
+    """The pickup code of a booking: derived from the service's secret and the
+    booking's random nonce, so a repeated booking request gets the same code,
+    while the database alone (nonce and hash) does not reveal it."""
+    digest = hmac.new(secret.encode(), f"pickup-code:{nonce}".encode(), hashlib.sha256).digest()
+    return "".join(CODE_ALPHABET[b % len(CODE_ALPHABET)] for b in digest[:CODE_LENGTH])
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def hash_code(code: str, nonce: str) -> str:
+    return hashlib.sha256(f"{nonce}:{normalise_code(code)}".encode()).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    """Staff may type it in lower case, with spaces or a dash."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def display_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def code_matches(state: PickupState, typed: str) -> bool:
+    return hmac.compare_digest(state.code_hash, hash_code(typed, state.code_nonce))
+
+
+def locked(state: PickupState, now: datetime) -> bool:
+    return state.locked_until is not None and state.locked_until > now
+
+
+def after_wrong_code(state: PickupState, now: datetime) -> PickupState:
+    """Count a wrong code; the fifth in a row locks the pickup for a while."""
+    failed = state.failed_attempts + 1
+    if failed >= MAX_FAILED_ATTEMPTS:
+        return replace(state, failed_attempts=0, locked_until=now + LOCKOUT, updated_at=now)
+    return replace(state, failed_attempts=failed, updated_at=now)
+
+
+def collected_quantities(
+    state: PickupState, handed_over: list[ReservationLineIn] | None
+) -> dict[str, int]:
+    """sku -> units handed over. Raises ValueError naming the field when a line is wrong."""
+    booked = {x.sku: x.quantity for x in state.lines}
+    if handed_over is None:
+        return booked
+    taken = dict.fromkeys(booked, 0)
+    for index, line in enumerate(handed_over):
+        if line.sku not in booked:
+            raise ValueError(f"lines[{index}].sku")
+        if line.quantity > booked[line.sku]:
+            raise ValueError(f"lines[{index}].quantity")
+        taken[line.sku] = line.quantity
+    return taken

@@ -1,0 +1,165 @@
+"""The pickups repository (SQL in pickups.sql)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from service.contracts.pickups import Customer, PickupSettings, Supplier
+from service.domain.pickups import PickupLineState, PickupState
+from service.domain.slots import SlotRules
+from service.storage.pool import Connection
+from service.storage.sql import Queries
+
+Q = Queries("pickups.sql")
+
+
+def _line(row: asyncpg.Record) -> PickupLineState:
+    return PickupLineState(
+        row["sku"],
+        row["quantity"],
+        row["source_location_id"],
+        row["reservation_id"],
+        row["collected"],
+    )
+
+
+def _pickup(row: asyncpg.Record, lines: Sequence[PickupLineState]) -> PickupState:
+    return PickupState(
+        pickup_id=row["pickup_id"],
+        location_id=row["location_id"],
+        status=row["status"],
+        slot_start=row["slot_start"],
+        slot_end=row["slot_end"],
+        hold_until=row["hold_until"],
+        customer=msgspec.convert(row["customer"], Customer),
+        channel=row["channel"],
+        external_ref=row["external_ref"],
+        fingerprint=row["fingerprint"],
+        code_nonce=row["code_nonce"],
+        code_hash=row["code_hash"],
+        failed_attempts=row["failed_attempts"],
+        locked_until=row["locked_until"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        lines=tuple(lines),
+    )
+
+
+class PickupRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def lock(self, pickup_id: str) -> PickupState | None:
+        row = await self.conn.fetchrow(Q.lock_pickup, pickup_id)
+        return None if row is None else await self._with_lines(row)
+
+    async def get(self, pickup_id: str) -> PickupState | None:
+        row = await self.conn.fetchrow(Q.get_pickup, pickup_id)
+        return None if row is None else await self._with_lines(row)
+
+    async def _with_lines(self, row: asyncpg.Record) -> PickupState:
+        lines = await self.conn.fetch(Q.lines_of, row["location_id"], row["pickup_id"])
+        return _pickup(row, [_line(x) for x in lines])
+
+    async def insert(self, state: PickupState) -> None:
+        await self.conn.execute(
+            Q.insert_pickup, state.location_id, state.pickup_id, state.status, state.slot_start,
+            state.slot_end, state.hold_until, state.customer, state.channel, state.external_ref,
+            state.fingerprint, state.code_nonce, state.code_hash, state.created_at,
+        )  # fmt: skip
+        lines = state.lines
+        await self.conn.execute(
+            Q.insert_lines,
+            [state.location_id] * len(lines),
+            [state.pickup_id] * len(lines),
+            [x.sku for x in lines],
+            [x.quantity for x in lines],
+            [x.source_location_id for x in lines],
+            [x.reservation_id for x in lines],
+        )
+
+    async def update(self, state: PickupState) -> None:
+        await self.conn.execute(
+            Q.update_pickup, state.location_id, state.pickup_id, state.status, state.slot_start,
+            state.slot_end, state.hold_until, state.failed_attempts, state.locked_until,
+            state.updated_at,
+        )  # fmt: skip
+        if any(x.collected for x in state.lines):
+            await self.conn.execute(
+                Q.update_collected, state.location_id, state.pickup_id,
+                [x.sku for x in state.lines], [x.collected for x in state.lines],
+            )  # fmt: skip
+
+    async def list_for_location(
+        self, location_id: str, start: datetime, end: datetime, status: str | None, limit: int
+    ) -> list[PickupState]:
+        rows = await self.conn.fetch(Q.list_for_location, location_id, start, end, status, limit)
+        if not rows:
+            return []
+        ids = [r["pickup_id"] for r in rows]
+        lines: dict[str, list[PickupLineState]] = {pid: [] for pid in ids}
+        for x in await self.conn.fetch(Q.lines_of_many, location_id, ids):
+            lines[x["pickup_id"]].append(_line(x))
+        return [_pickup(r, lines[r["pickup_id"]]) for r in rows]
+
+    async def due_no_show(self, now: datetime, limit: int) -> list[str]:
+        return [r["pickup_id"] for r in await self.conn.fetch(Q.due_no_show, now, limit)]
+
+    async def lock_slot(self, location_id: str, slot_start: datetime) -> int:
+        """Lock one slot's capacity row (creating it); returns how many are booked."""
+        booked: int = await self.conn.fetchval(Q.lock_slot, location_id, slot_start)
+        return booked
+
+    async def add_to_slot(self, location_id: str, slot_start: datetime, delta: int) -> None:
+        await self.conn.execute(Q.add_to_slot, location_id, slot_start, delta)
+
+    async def usage_between(
+        self, location_id: str, start: datetime, end: datetime
+    ) -> dict[datetime, int]:
+        rows = await self.conn.fetch(Q.usage_between, location_id, start, end)
+        return {r["slot_start"]: r["booked"] for r in rows}
+
+    async def rules(self, location_id: str) -> SlotRules:
+        row = await self.conn.fetchrow(Q.get_settings, location_id)
+        if row is None:
+            return SlotRules()
+        return SlotRules(
+            row["slot_minutes"],
+            row["capacity_per_slot"],
+            row["prep_minutes"],
+            row["horizon_days"],
+            row["hold_hours"],
+        )
+
+    async def suppliers(self, store_id: str) -> list[tuple[str, int]]:
+        return [
+            (r["warehouse_id"], r["lead_time_minutes"])
+            for r in await self.conn.fetch(Q.suppliers_of, store_id)
+        ]
+
+    async def save_settings(self, location_id: str, settings: PickupSettings) -> None:
+        await self.conn.execute(
+            Q.upsert_settings, location_id, settings.slot_minutes, settings.capacity_per_slot,
+            settings.prep_minutes, settings.horizon_days, settings.hold_hours,
+        )  # fmt: skip
+        await self.conn.execute(Q.delete_suppliers, location_id)
+        if settings.suppliers:
+            await self.conn.execute(
+                Q.insert_suppliers, location_id,
+                [s.warehouse_id for s in settings.suppliers], [s.lead_time_minutes for s in settings.suppliers],
+            )  # fmt: skip
+
+
+def settings_view(rules: SlotRules, suppliers: list[tuple[str, int]]) -> PickupSettings:
+    return PickupSettings(
+        slot_minutes=rules.slot_minutes,
+        capacity_per_slot=rules.capacity,
+        prep_minutes=rules.prep_minutes,
+        horizon_days=rules.horizon_days,
+        hold_hours=rules.hold_hours,
+        suppliers=[Supplier(warehouse_id=w, lead_time_minutes=m) for w, m in suppliers],
+    )
