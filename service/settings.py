@@ -15,6 +15,7 @@ import msgspec
 
 PREFIX = "INVENTORY_"
 
+DEV_PICKUP_SECRET = "development-only-pickup-secret"
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 
@@ -47,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sweep_batch: PositiveInt = 500
     relay_batch: PositiveInt = 500
     availability_event_window_s: PositiveFloat = 0.5
+    # Click-and-collect: pickup codes are derived from this secret (set it in production).
+    pickup_code_secret: Annotated[str, msgspec.Meta(min_length=16)] = DEV_PICKUP_SECRET
+    pickup_sweep_batch: PositiveInt = 200
     # Availability cache: how many SKUs the in-process read model keeps.
     availability_cache_skus: PositiveInt = 100_000
 
@@ -84,6 +88,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError(_one_line(str(exc))) from None
     if settings.db_pool_min > settings.db_pool_max:
         raise SettingsError("INVENTORY_DB_POOL_MIN: must not exceed INVENTORY_DB_POOL_MAX")
+    if settings.environment == "production" and settings.pickup_code_secret == DEV_PICKUP_SECRET:
+        raise SettingsError("INVENTORY_PICKUP_CODE_SECRET: must be set in production")
     if settings.reservation_default_ttl_s > settings.reservation_max_ttl_s:
         raise SettingsError(
             "INVENTORY_RESERVATION_DEFAULT_TTL_S: must not exceed INVENTORY_RESERVATION_MAX_TTL_S"

@@ -27,6 +27,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 _STATUS_BY_ERROR: list[tuple[type[domain.DomainError], int]] = [
     (Unauthorized, 401),
     (Forbidden, 403),
+    (domain.PickupLocked, 423),
     (domain.NotFound, 404),
     (domain.Conflict, 409),
     (domain.InvalidInput, 422),
@@ -85,9 +86,13 @@ def domain_error_handler(
     _request: Request[Any, Any, Any], exc: domain.DomainError
 ) -> Response[bytes]:
     errors = getattr(exc, "errors", None)
+    short_lines = getattr(exc, "short_lines", None)
     status = status_of(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="inventory"'} if status == 401 else None
-    return problem(status, exc.code, exc.detail, field=exc.field, errors=errors, headers=headers)
+    return problem(
+        status, exc.code, exc.detail, field=exc.field, errors=errors, headers=headers,
+        short_lines=short_lines,
+    )  # fmt: skip
 
 
 def validation_error_handler(

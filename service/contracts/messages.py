@@ -12,6 +12,7 @@ from typing import Annotated
 import msgspec
 
 from service.contracts.common import AwareDatetime, Identifier
+from service.contracts.pickups import BookPickup, Pickup
 from service.contracts.reservations import (
     CreateReservation,
     Reservation,
@@ -68,17 +69,36 @@ class StockMovementsMessage(msgspec.Struct, kw_only=True, tag="stock.movements",
     actor: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
 
 
+class PickupBookMessage(
+    BookPickup, tag="pickup.book", tag_field="type", forbid_unknown_fields=False
+):
+    """Book a click-and-collect pickup (answered by pickup.booked, with the code, or
+    pickup.rejected)."""
+
+    message_id: MessageId
+
+
+class PickupCancelMessage(msgspec.Struct, kw_only=True, tag="pickup.cancel", tag_field="type"):
+    message_id: MessageId
+    pickup_id: Identifier
+    reason: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
 Command = (
     ReservationCreateMessage
     | ReservationCancelMessage
     | ReservationFulfilMessage
     | StockMovementsMessage
+    | PickupBookMessage
+    | PickupCancelMessage
 )
 COMMAND_TYPES: tuple[type[msgspec.Struct], ...] = (
     ReservationCreateMessage,
     ReservationCancelMessage,
     ReservationFulfilMessage,
     StockMovementsMessage,
+    PickupBookMessage,
+    PickupCancelMessage,
 )
 
 
@@ -157,6 +177,45 @@ class StockMovementsRejected(_Event, tag="stock.movements.rejected", kw_only=Tru
     field: str | None = None
 
 
+class PickupBooked(_Event, tag="pickup.booked", kw_only=True):
+    """A pickup was booked. The reply to a pickup.book message also carries the code
+    (``pickup_code``); the event on inventory.events never does."""
+
+    pickup: Pickup
+    pickup_code: str | None = None
+
+
+class PickupReady(_Event, tag="pickup.ready", kw_only=True):
+    """The goods are at the counter: tell the customer."""
+
+    pickup: Pickup
+
+
+class PickupCollected(_Event, tag="pickup.collected", kw_only=True):
+    pickup: Pickup
+
+
+class PickupCancelled(_Event, tag="pickup.cancelled", kw_only=True):
+    pickup: Pickup
+    reason: str | None = None
+
+
+class PickupNoShow(_Event, tag="pickup.no_show", kw_only=True):
+    """Not collected within the hold period; the stock was released."""
+
+    pickup: Pickup
+
+
+class PickupRejected(_Event, tag="pickup.rejected", kw_only=True):
+    """Reply to a pickup.book or pickup.cancel message that was refused."""
+
+    command: str
+    pickup_id: str
+    reason: str
+    detail: str
+    short_lines: list[ShortLine] = []
+
+
 Event = (
     ReservationConfirmed
     | ReservationRejected
@@ -167,6 +226,12 @@ Event = (
     | StockShortage
     | StockMovementsApplied
     | StockMovementsRejected
+    | PickupBooked
+    | PickupReady
+    | PickupCollected
+    | PickupCancelled
+    | PickupNoShow
+    | PickupRejected
 )
 EVENT_TYPES: tuple[type[msgspec.Struct], ...] = (
     ReservationConfirmed,
@@ -178,6 +243,12 @@ EVENT_TYPES: tuple[type[msgspec.Struct], ...] = (
     StockShortage,
     StockMovementsApplied,
     StockMovementsRejected,
+    PickupBooked,
+    PickupReady,
+    PickupCollected,
+    PickupCancelled,
+    PickupNoShow,
+    PickupRejected,
 )
 
 command_decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)

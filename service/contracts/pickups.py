@@ -54,7 +54,7 @@ class Pickup(msgspec.Struct, kw_only=True):
     updated_at: AwareDatetime
 
 
-class PickupBooked(msgspec.Struct, kw_only=True):
+class PickupBooking(msgspec.Struct, kw_only=True):
     """The booking and the code the customer shows at the counter (only the service
     that issued it can give it again: it is stored as a hash)."""
 

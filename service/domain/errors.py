@@ -3,6 +3,10 @@ class to an HTTP status or a rejection reason."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from service.contracts.common import ShortLine
+
 
 class DomainError(Exception):
     code = "domain_error"
@@ -63,3 +67,53 @@ class IdempotencyKeyReused(Conflict):
 
 class InvalidCursor(InvalidInput):
     code = "invalid_cursor"
+
+
+class PickupNotFound(NotFound):
+    code = "pickup_not_found"
+
+
+class PickupConflict(Conflict):
+    code = "pickup_conflict"
+
+
+class PickupNotOffered(InvalidInput):
+    code = "pickup_not_offered"
+
+
+class SlotNotFound(InvalidInput):
+    code = "slot_not_found"
+
+
+class SlotUnavailable(Conflict):
+    """A full slot, a closed store, a slot before the cart can be ready (409)."""
+
+    code = "slot_unavailable"
+
+
+class SlotOutOfRange(InvalidInput):
+    """A slot in the past or beyond the booking horizon (422)."""
+
+    code = "slot_out_of_range"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+    def __init__(self, detail: str, short_lines: Sequence[ShortLine]) -> None:
+        super().__init__(detail, field="lines")
+        self.short_lines = list(short_lines)
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class WrongPickupCode(InvalidInput):
+    code = "wrong_pickup_code"
+
+
+class PickupLocked(DomainError):
+    """Too many wrong codes: the pickup refuses codes for a while (HTTP 423)."""
+
+    code = "pickup_locked"

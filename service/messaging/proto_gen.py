@@ -20,6 +20,7 @@ import msgspec
 
 from service.contracts import messages as m
 from service.contracts.common import ShortLine
+from service.contracts.pickups import Customer, Pickup, PickupLine
 from service.contracts.reservations import Reservation, ReservationLine, ReservationLineIn
 from service.contracts.stock import BalanceView, MovementsPosted, Receipt, RecordedMovement, Sale
 from service.messaging import topology
@@ -39,7 +40,42 @@ _MOVEMENT = RecordedMovement(
 )  # fmt: skip
 EVENT_ID = "9b2f6c1de0a54c7f8e3b2a1d0c9f8e7d"
 
+_CUSTOMER = Customer(name="Kari Nordmann", email="kari@example.no", phone="+47 912 34 567")
+_PICKUP = Pickup(
+    pickup_id="pu-2026-000777", location_id="ST-BERGEN-SENTRUM", status="booked",
+    slot_start=datetime(2026, 11, 24, 15, 0, tzinfo=UTC), slot_end=datetime(2026, 11, 24, 15, 30, tzinfo=UTC),
+    hold_until=datetime(2026, 11, 27, 15, 30, tzinfo=UTC), customer=_CUSTOMER, channel="webshop",
+    external_ref="ORDER-4712",
+    lines=[PickupLine(sku="SKU-JACKET-1000", quantity=1, source_location_id="ST-BERGEN-SENTRUM", collected=0)],
+    created_at=AT, updated_at=AT,
+)  # fmt: skip
+
 EXAMPLES: dict[str, msgspec.Struct] = {
+    "pickup.book": m.PickupBookMessage(
+        message_id="msg-0006", pickup_id="pu-2026-000777", location_id="ST-BERGEN-SENTRUM",
+        slot_start=datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+        lines=[ReservationLineIn(sku="SKU-JACKET-1000", quantity=1)], customer=_CUSTOMER,
+        channel="webshop", external_ref="ORDER-4712",
+    ),
+    "pickup.cancel": m.PickupCancelMessage(message_id="msg-0007", pickup_id="pu-2026-000777", reason="customer request"),
+    "pickup.booked": m.PickupBooked(event_id=EVENT_ID, occurred_at=AT, pickup=_PICKUP, pickup_code="K7QM-3XPA"),
+    "pickup.ready": m.PickupReady(event_id=EVENT_ID, occurred_at=AT, pickup=msgspec.structs.replace(_PICKUP, status="ready")),
+    "pickup.collected": m.PickupCollected(
+        event_id=EVENT_ID, occurred_at=AT,
+        pickup=msgspec.structs.replace(
+            _PICKUP, status="collected",
+            lines=[PickupLine(sku="SKU-JACKET-1000", quantity=1, source_location_id="ST-BERGEN-SENTRUM", collected=1)],
+        ),
+    ),
+    "pickup.cancelled": m.PickupCancelled(
+        event_id=EVENT_ID, occurred_at=AT, pickup=msgspec.structs.replace(_PICKUP, status="cancelled"),
+        reason="customer request",
+    ),
+    "pickup.no_show": m.PickupNoShow(event_id=EVENT_ID, occurred_at=AT, pickup=msgspec.structs.replace(_PICKUP, status="no_show")),
+    "pickup.rejected": m.PickupRejected(
+        event_id=EVENT_ID, occurred_at=AT, command="pickup.book", pickup_id="pu-2026-000778",
+        reason="slot_unavailable", detail="the slot is full; choose another",
+    ),
     "reservation.create": m.ReservationCreateMessage(
         message_id="msg-0001", reservation_id="ord-2026-000123", location_id="ST-BERGEN-SENTRUM",
         lines=[ReservationLineIn(sku="SKU-JACKET-1000", quantity=2)], channel="webshop",

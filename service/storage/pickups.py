@@ -94,6 +94,12 @@ class PickupRepository:
                 [x.sku for x in state.lines], [x.collected for x in state.lines],
             )  # fmt: skip
 
+    async def set_line_reservations(self, state: PickupState) -> None:
+        await self.conn.execute(
+            Q.set_line_reservations, state.location_id, state.pickup_id,
+            [x.sku for x in state.lines], [x.reservation_id for x in state.lines],
+        )  # fmt: skip
+
     async def list_for_location(
         self, location_id: str, start: datetime, end: datetime, status: str | None, limit: int
     ) -> list[PickupState]:

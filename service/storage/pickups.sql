@@ -79,3 +79,8 @@ DELETE FROM supply_routes WHERE store_id = $1;
 -- name: insert_suppliers
 INSERT INTO supply_routes (store_id, warehouse_id, lead_time_minutes)
 SELECT $1, * FROM unnest($2::text[], $3::integer[]);
+
+-- name: set_line_reservations
+UPDATE pickup_lines AS l SET reservation_id = u.reservation_id
+FROM unnest($3::text[], $4::text[]) AS u (sku, reservation_id)
+WHERE l.location_id = $1 AND l.pickup_id = $2 AND l.sku = u.sku;

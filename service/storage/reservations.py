@@ -95,6 +95,9 @@ class ReservationRepository:
                 Q.update_fulfilled, *(list(c) for c in zip(*fulfilled, strict=True))
             )
 
+    async def set_expiry(self, reservation_ids: list[str], expires_at: datetime) -> None:
+        await self.conn.execute(Q.set_expiry, reservation_ids, expires_at)
+
     async def due_for_expiry(self, now: datetime, limit: int) -> list[str]:
         return [r["reservation_id"] for r in await self.conn.fetch(Q.due_for_expiry, now, limit)]
 

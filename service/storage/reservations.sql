@@ -72,3 +72,7 @@ LEFT JOIN (
 WHERE b.reserved <> coalesce(a.reserved, 0)
 ORDER BY b.location_id, b.sku
 LIMIT $1;
+
+-- name: set_expiry
+UPDATE reservations SET expires_at = $2, updated_at = now()
+WHERE reservation_id = ANY($1::text[]) AND status = 'active';

@@ -8,42 +8,34 @@ dead-letters it); business refusals are outcomes, not exceptions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from datetime import UTC, datetime
 
-from service.contracts.messages import (
-    Command,
-    ReservationCancelMessage,
-    ReservationCreateMessage,
-    ReservationFulfilMessage,
-    StockMovementsMessage,
-)
+from service.contracts import messages as m
+from service.contracts.pickups import BookPickup
 from service.contracts.reservations import CreateReservation
+from service.contracts.stock import PostMovements
+from service.domain.errors import BatchTooLarge, DomainError, InsufficientStock
 from service.domain.reservations import Outcome, validate_lines
 from service.settings import Settings
 from service.storage.database import Database
 from service.storage.idempotency import fingerprint
-from service.usecases.reservation_engine import (
-    MESSAGE_SCOPE,
-    Cancel,
-    Fulfil,
-    Origin,
-    ReservationEngine,
-    Step,
-)
+from service.storage.pool import Connection
+from service.usecases import pickups
+from service.usecases.message_answers import MESSAGE_SCOPE, Answer, Delivery, handle_once
+from service.usecases.reservation_engine import Cancel, Fulfil, Origin, ReservationEngine, Step
 from service.usecases.reservations import create_step
-from service.usecases.stock import post_movements_from_message
+from service.usecases.stock import apply_movements
 
+__all__ = ["MESSAGE_SCOPE", "Delivery", "handle_command"]
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """Where the answer to a message goes."""
-
-    reply_to: str | None = None
-    correlation_id: str | None = None
+ReservationMessage = (
+    m.ReservationCreateMessage | m.ReservationCancelMessage | m.ReservationFulfilMessage
+)
 
 
 async def handle_command(
-    command: Command,
+    command: m.Command,
     delivery: Delivery,
     *,
     engine: ReservationEngine,
@@ -51,14 +43,16 @@ async def handle_command(
     settings: Settings,
 ) -> Outcome:
     """Apply one decoded command; returns once its effect (or refusal) is committed."""
-    if isinstance(command, StockMovementsMessage):
-        return await post_movements_from_message(
-            db, command, reply_to=delivery.reply_to, correlation_id=delivery.correlation_id,
-            scope=MESSAGE_SCOPE, max_batch=settings.max_movements_per_batch,
-        )  # fmt: skip
+    match command:
+        case m.StockMovementsMessage():
+            return await _stock_movements(db, command, delivery, settings.max_movements_per_batch)
+        case m.PickupBookMessage():
+            return await _book_pickup(db, command, delivery, settings.pickup_code_secret)
+        case m.PickupCancelMessage():
+            return await _cancel_pickup(db, command, delivery)
     origin = Origin(
         actor=f"amqp:{command.channel}"
-        if isinstance(command, ReservationCreateMessage)
+        if isinstance(command, m.ReservationCreateMessage)
         else "amqp",
         idempotency_key=command.message_id,
         fingerprint=fingerprint(command),
@@ -68,26 +62,113 @@ async def handle_command(
     return await engine.submit(step_for(command, settings), origin)
 
 
-def step_for(
-    command: ReservationCreateMessage | ReservationCancelMessage | ReservationFulfilMessage,
-    settings: Settings,
-) -> Step:
+def step_for(command: ReservationMessage, settings: Settings) -> Step:
     match command:
-        case ReservationCreateMessage():
+        case m.ReservationCreateMessage():
             return create_step(
                 CreateReservation(
-                    reservation_id=command.reservation_id,
-                    location_id=command.location_id,
-                    lines=command.lines,
-                    channel=command.channel,
-                    external_ref=command.external_ref,
+                    reservation_id=command.reservation_id, location_id=command.location_id,
+                    lines=command.lines, channel=command.channel, external_ref=command.external_ref,
                     ttl_seconds=command.ttl_seconds,
                 ),
                 settings,
-            )
-        case ReservationCancelMessage():
+            )  # fmt: skip
+        case m.ReservationCancelMessage():
             return Cancel(command.reservation_id, command.reason)
-        case ReservationFulfilMessage():
+        case m.ReservationFulfilMessage():
             if command.lines is not None:
                 validate_lines(command.lines)
             return Fulfil(command.reservation_id, command.lines)
+
+
+def _now_and_id() -> tuple[datetime, str]:
+    return datetime.now(UTC), uuid.uuid4().hex
+
+
+async def _stock_movements(
+    db: Database, message: m.StockMovementsMessage, delivery: Delivery, max_batch: int
+) -> Outcome:
+    command = PostMovements(movements=message.movements, actor=message.actor)
+
+    async def apply(conn: Connection) -> Answer:
+        if len(command.movements) > max_batch:
+            raise BatchTooLarge(f"a batch holds at most {max_batch} movements", field="movements")
+        result = await apply_movements(
+            conn, command, actor=message.actor or "amqp", idempotency_key=message.message_id
+        )
+        at, event_id = _now_and_id()
+        answer = m.StockMovementsApplied(
+            event_id=event_id, occurred_at=at, correlation_id=delivery.correlation_id,
+            message_id=message.message_id, result=result,
+        )  # fmt: skip
+        return 200, m.encoder.encode(answer)
+
+    def refusal(error: DomainError) -> bytes:
+        at, event_id = _now_and_id()
+        return m.encoder.encode(
+            m.StockMovementsRejected(
+                event_id=event_id, occurred_at=at, correlation_id=delivery.correlation_id,
+                message_id=message.message_id, reason=error.code, detail=error.detail, field=error.field,
+            )
+        )  # fmt: skip
+
+    return await handle_once(
+        db, key=message.message_id, fingerprint=fingerprint(message), delivery=delivery,
+        apply=apply, refusal=refusal,
+    )  # fmt: skip
+
+
+def _pickup_refusal(command: str, pickup_id: str, delivery: Delivery, error: DomainError) -> bytes:
+    at, event_id = _now_and_id()
+    return m.encoder.encode(
+        m.PickupRejected(
+            event_id=event_id, occurred_at=at, correlation_id=delivery.correlation_id,
+            command=command, pickup_id=pickup_id, reason=error.code, detail=error.detail,
+            short_lines=error.short_lines if isinstance(error, InsufficientStock) else [],
+        )
+    )  # fmt: skip
+
+
+async def _book_pickup(
+    db: Database, message: m.PickupBookMessage, delivery: Delivery, secret: str
+) -> Outcome:
+    command = BookPickup(
+        pickup_id=message.pickup_id, location_id=message.location_id, slot_start=message.slot_start,
+        lines=message.lines, customer=message.customer, channel=message.channel,
+        external_ref=message.external_ref,
+    )  # fmt: skip
+    validate_lines(command.lines)
+
+    async def apply(conn: Connection) -> Answer:
+        booking, created = await pickups.book(
+            conn, command, actor=f"amqp:{command.channel}", code_secret=secret
+        )
+        at, event_id = _now_and_id()
+        answer = m.PickupBooked(
+            event_id=event_id, occurred_at=at, correlation_id=delivery.correlation_id,
+            pickup=booking.pickup, pickup_code=booking.pickup_code,
+        )  # fmt: skip
+        return (201 if created else 200), m.encoder.encode(answer)
+
+    return await handle_once(
+        db, key=message.message_id, fingerprint=fingerprint(message), delivery=delivery, apply=apply,
+        refusal=lambda error: _pickup_refusal("pickup.book", message.pickup_id, delivery, error),
+    )  # fmt: skip
+
+
+async def _cancel_pickup(
+    db: Database, message: m.PickupCancelMessage, delivery: Delivery
+) -> Outcome:
+    async def apply(conn: Connection) -> Answer:
+        state = await pickups.cancel(conn, message.pickup_id, message.reason, actor="amqp")
+        at, event_id = _now_and_id()
+        answer = m.PickupCancelled(
+            event_id=event_id, occurred_at=at, correlation_id=delivery.correlation_id,
+            pickup=state.view(), reason=message.reason,
+        )  # fmt: skip
+        return 200, m.encoder.encode(answer)
+
+    return await handle_once(
+        db, key=message.message_id, fingerprint=fingerprint(message), delivery=delivery, apply=apply,
+        refusal=lambda error: _pickup_refusal("pickup.cancel", message.pickup_id, delivery, error),
+    )  # fmt: skip

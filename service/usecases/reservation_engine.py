@@ -56,6 +56,7 @@ from service.storage.ledger import LedgerRepository
 from service.storage.outbox import OutboxRepository, OutgoingMessage, event, reply
 from service.storage.pool import Connection
 from service.storage.reservations import ReservationRepository
+from service.usecases.message_answers import MESSAGE_SCOPE
 from service.usecases.reservation_events import announce, rejected, step_name
 
 log = get_logger(__name__)
@@ -119,9 +120,6 @@ class Origin:
     fingerprint: str = ""
     reply_to: str | None = None
     correlation_id: str | None = None
-
-
-MESSAGE_SCOPE = "amqp.commands"
 
 
 @dataclass(slots=True)

@@ -25,9 +25,6 @@ from datetime import UTC, datetime
 import msgspec
 
 from service.contracts.messages import (
-    StockMovementsApplied,
-    StockMovementsMessage,
-    StockMovementsRejected,
     StockShortage,
     encoder,
 )
@@ -42,7 +39,6 @@ from service.contracts.stock import (
 )
 from service.domain.errors import (
     BatchTooLarge,
-    DomainError,
     InactiveLocation,
     InvalidCursor,
     LocationNotFound,
@@ -52,12 +48,11 @@ from service.domain.errors import (
     UnknownTransfer,
 )
 from service.domain.ledger import Plan, plan_movements, touched_keys
-from service.domain.reservations import Outcome
 from service.logging import get_logger
 from service.storage.database import Database
-from service.storage.idempotency import IdempotencyRepository, StoredAnswer, fingerprint
+from service.storage.idempotency import IdempotencyRepository, fingerprint
 from service.storage.ledger import LedgerRepository, balance_view
-from service.storage.outbox import OutboxRepository, OutgoingMessage, event, reply
+from service.storage.outbox import OutboxRepository, OutgoingMessage, event
 from service.storage.pool import Connection
 
 log = get_logger(__name__)
@@ -187,91 +182,6 @@ def shortage_event(shortage: Shortage, now: datetime) -> OutgoingMessage:
         short_by=shortage.short_by,
     )  # fmt: skip
     return event("stock.shortage", encoder.encode(payload), payload.event_id)
-
-
-async def post_movements_from_message(
-    db: Database,
-    message: StockMovementsMessage,
-    *,
-    reply_to: str | None,
-    correlation_id: str | None,
-    scope: str,
-    max_batch: int,
-) -> Outcome:
-    """The ``stock.movements`` command: applied once per message id; a refusal (unknown
-    location, ...) is recorded too, so a redelivery gets the same reply."""
-    command = PostMovements(movements=message.movements, actor=message.actor)
-    key, request_fingerprint = message.message_id, fingerprint(message)
-
-    async def apply(conn: Connection) -> Outcome:
-        idempotency = IdempotencyRepository(conn)
-        stored = await idempotency.claim_or_stored(scope, key, request_fingerprint)
-        if stored is not None:
-            return await _answer_again(conn, stored, key, reply_to, correlation_id)
-        if len(command.movements) > max_batch:
-            raise BatchTooLarge(f"a batch holds at most {max_batch} movements", field="movements")
-        result = await apply_movements(
-            conn, command, actor=message.actor or "amqp", idempotency_key=key
-        )
-        now = datetime.now(UTC)
-        answer = StockMovementsApplied(
-            event_id=uuid.uuid4().hex, occurred_at=now, correlation_id=correlation_id,
-            message_id=key, result=result,
-        )  # fmt: skip
-        await _reply_and_record(
-            conn, scope, key, 200, encoder.encode(answer), reply_to, correlation_id
-        )
-        return Outcome(200)
-
-    async def refuse(conn: Connection, error: DomainError) -> Outcome:
-        stored = await IdempotencyRepository(conn).claim_or_stored(scope, key, request_fingerprint)
-        if stored is not None:
-            return await _answer_again(conn, stored, key, reply_to, correlation_id)
-        answer = StockMovementsRejected(
-            event_id=uuid.uuid4().hex, occurred_at=datetime.now(UTC), correlation_id=correlation_id,
-            message_id=key, reason=error.code, detail=error.detail, field=error.field,
-        )  # fmt: skip
-        await _reply_and_record(
-            conn, scope, key, 422, encoder.encode(answer), reply_to, correlation_id
-        )
-        return Outcome(422, error.code, error.detail, field=error.field)
-
-    try:
-        return await db.run(apply)
-    except DomainError as error:
-        refusal = error
-    return await db.run(lambda conn: refuse(conn, refusal))
-
-
-async def _reply_and_record(
-    conn: Connection,
-    scope: str,
-    key: str,
-    status: int,
-    payload: bytes,
-    reply_to: str | None,
-    correlation_id: str | None,
-) -> None:
-    if reply_to:
-        await OutboxRepository(conn).add([reply(reply_to, payload, correlation_id)])
-    await IdempotencyRepository(conn).record(scope, key, status, {"payload": payload.decode()})
-
-
-async def _answer_again(
-    conn: Connection,
-    stored: StoredAnswer,
-    key: str,
-    reply_to: str | None,
-    correlation_id: str | None,
-) -> Outcome:
-    if not stored.same:
-        return Outcome(409, "message_id_reused", f"message id {key!r} was used for another message")
-    response = stored.response
-    if reply_to and isinstance(response, dict) and isinstance(response.get("payload"), str):
-        await OutboxRepository(conn).add(
-            [reply(reply_to, response["payload"].encode(), correlation_id)]
-        )
-    return Outcome(stored.status_code, "duplicate", "already processed")
 
 
 def _report_shortages(plan: Plan) -> list[Shortage]:

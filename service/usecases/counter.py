@@ -1,0 +1,241 @@
+"""The store counter: today's pickups, ready, collect with the customer's code,
+returns at the counter.
+
+``may_act_at(location_id)`` is the caller's location check (a staff key may act
+only at its own stores); it raises Forbidden.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from service.contracts.messages import PickupCollected, PickupReady, encoder
+from service.contracts.pickups import StoreReturn
+from service.contracts.reservations import ReservationLineIn
+from service.contracts.stock import MovementsPosted, PostMovements, Return, WriteOff
+from service.domain import pickups as rules
+from service.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    LocationNotFound,
+    PickupLocked,
+    WrongPickupCode,
+)
+from service.domain.pickups import PickupState
+from service.storage.database import Database
+from service.storage.locations import LocationRepository
+from service.storage.outbox import OutboxRepository, OutgoingMessage, event
+from service.storage.pickups import PickupRepository
+from service.storage.pool import Connection
+from service.usecases.pickups import lock_pickup
+from service.usecases.reservation_engine import (
+    Fulfil,
+    Origin,
+    Step,
+    TransferIn,
+    decide_in_transaction,
+)
+from service.usecases.stock import post_movements
+
+LocationCheck = Callable[[str], None]
+
+
+def _event(
+    kind: type[PickupReady | PickupCollected], state: PickupState, now: datetime
+) -> OutgoingMessage:
+    payload = kind(event_id=uuid.uuid4().hex, occurred_at=now, pickup=state.view())
+    tag = type(payload).__struct_config__.tag
+    assert isinstance(tag, str)
+    return event(tag, encoder.encode(payload), payload.event_id)
+
+
+async def pickups_of_day(
+    db: Database, location_id: str, day: date | None, status: str | None, limit: int = 500
+) -> list[PickupState]:
+    """A store's pickups of one local day (default today), ordered by slot."""
+    async with db.connection() as conn:
+        store = await LocationRepository(conn).get(location_id)
+        if store is None:
+            raise LocationNotFound(f"location {location_id!r} does not exist", field="location_id")
+        zone = ZoneInfo(store.timezone)
+        local_day = day or datetime.now(UTC).astimezone(zone).date()
+        start = datetime.combine(local_day, time(0), tzinfo=zone)
+        end = datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=zone)
+        return await PickupRepository(conn).list_for_location(
+            location_id, start, end, status, limit
+        )
+
+
+async def get_pickup(db: Database, pickup_id: str, may_act_at: LocationCheck) -> PickupState:
+    from service.domain.errors import PickupNotFound
+
+    async with db.connection() as conn:
+        state = await PickupRepository(conn).get(pickup_id)
+    if state is None:
+        raise PickupNotFound(f"pickup {pickup_id!r} does not exist", field="pickup_id")
+    may_act_at(state.location_id)
+    return state
+
+
+async def mark_ready(
+    db: Database,
+    pickup_id: str,
+    *,
+    actor: str,
+    may_act_at: LocationCheck,
+    now: datetime | None = None,
+) -> PickupState:
+    """The goods are picked (and, for lines from a warehouse, arrived): the
+    warehouse reservation becomes stock received and reserved at the store.
+    Marking a ready pickup ready again answers the same. Raises PickupNotFound,
+    InvalidTransition, Forbidden."""
+
+    async def work(conn: Connection) -> PickupState:
+        at = now or datetime.now(UTC)
+        state = await lock_pickup(conn, pickup_id)
+        may_act_at(state.location_id)
+        if state.status == "ready":
+            return state
+        if state.status != "booked":
+            raise InvalidTransition(
+                f"pickup {pickup_id!r} is {state.status}; it cannot be made ready"
+            )
+        store_rid = rules.store_reservation_id(pickup_id) + ":arrived"
+        moves: list[tuple[Step, Origin]] = [
+            (TransferIn(rid, store_rid, state.location_id), Origin(actor=actor))
+            for rid in sorted(
+                {x.reservation_id for x in state.lines if x.source_location_id != state.location_id}
+            )
+        ]
+        if moves:
+            await decide_in_transaction(conn, moves)
+        lines = tuple(
+            x if x.source_location_id == state.location_id else replace(x, reservation_id=store_rid)
+            for x in state.lines
+        )
+        ready = replace(state.moved("ready", at), lines=lines)
+        await PickupRepository(conn).update(ready)
+        if moves:
+            await PickupRepository(conn).set_line_reservations(ready)
+        await OutboxRepository(conn).add([_event(PickupReady, ready, at)])
+        return ready
+
+    return await db.run(work)
+
+
+async def collect(
+    db: Database,
+    pickup_id: str,
+    code: str,
+    handed_over: list[ReservationLineIn] | None,
+    *,
+    actor: str,
+    may_act_at: LocationCheck,
+    now: datetime | None = None,
+) -> PickupState:
+    """The customer shows the code and takes the goods (maybe fewer than booked; the
+    rest returns to available stock). The reservation becomes a sale in the ledger.
+    A wrong code is counted (and committed); the fifth in a row locks the pickup.
+    Raises PickupNotFound, InvalidTransition, WrongPickupCode, PickupLocked,
+    InvalidInput, Forbidden."""
+
+    async def work(conn: Connection) -> tuple[PickupState, bool]:
+        at = now or datetime.now(UTC)
+        state = await lock_pickup(conn, pickup_id)
+        may_act_at(state.location_id)
+        if state.status == "collected":
+            return state, True
+        if state.status != "ready":
+            raise InvalidTransition(
+                f"pickup {pickup_id!r} is {state.status}; only a ready pickup can be collected"
+            )
+        if rules.locked(state, at):
+            raise PickupLocked(
+                f"too many wrong codes; try again after {state.locked_until:%H:%M} UTC"
+            )
+        if not rules.code_matches(state, code):
+            wrong = rules.after_wrong_code(state, at)
+            await PickupRepository(conn).update(wrong)
+            return wrong, False  # the count is committed; the error is raised below
+        return await _hand_over(conn, state, handed_over, actor, at), True
+
+    result, code_accepted = await db.run(work)
+    if not code_accepted:
+        if result.failed_attempts == 0:  # this wrong code was the one that locked it
+            raise PickupLocked("wrong code; the pickup is now locked for 15 minutes")
+        left = rules.MAX_FAILED_ATTEMPTS - result.failed_attempts
+        raise WrongPickupCode(
+            f"wrong code; {left} tries left before the pickup locks", field="code"
+        )
+    return result
+
+
+async def _hand_over(
+    conn: Connection,
+    state: PickupState,
+    handed_over: list[ReservationLineIn] | None,
+    actor: str,
+    at: datetime,
+) -> PickupState:
+    try:
+        taken = rules.collected_quantities(state, handed_over)
+    except ValueError as exc:
+        raise InvalidInput(
+            "a line names a sku or a quantity that was not booked", field=str(exc)
+        ) from None
+    by_reservation: dict[str, list[ReservationLineIn]] = {}
+    for line in state.lines:
+        by_reservation.setdefault(line.reservation_id, []).append(
+            ReservationLineIn(sku=line.sku, quantity=taken[line.sku])
+        )
+    steps: list[tuple[Step, Origin]] = [
+        (Fulfil(rid, [x for x in lines if x.quantity > 0]), Origin(actor=actor))
+        for rid, lines in sorted(by_reservation.items())
+    ]
+    outcomes = await decide_in_transaction(conn, steps)
+    for outcome in outcomes:
+        if outcome.status >= 300:
+            raise InvalidTransition(outcome.detail)
+    done = replace(
+        state.moved("collected", at, failed_attempts=0, locked_until=None),
+        lines=tuple(replace(x, collected=taken[x.sku]) for x in state.lines),
+    )
+    await PickupRepository(conn).update(done)
+    await OutboxRepository(conn).add([_event(PickupCollected, done, at)])
+    return done
+
+
+async def record_return(
+    db: Database,
+    location_id: str,
+    item: StoreReturn,
+    *,
+    idempotency_key: str,
+    actor: str,
+    max_batch: int,
+) -> MovementsPosted:
+    """Goods returned at the counter: back into sellable stock, or (damaged) received
+    and written off, so the ledger shows both what came back and what was lost."""
+    movements: list[Return | WriteOff] = [
+        Return(
+            sku=item.sku, location_id=location_id, quantity=item.quantity, reference=item.reference
+        )
+    ]
+    if item.condition == "damaged":
+        movements.append(
+            WriteOff(
+                sku=item.sku,
+                location_id=location_id,
+                quantity=item.quantity,
+                reference=item.reference,
+                reason="damaged",
+            )
+        )
+    return await post_movements(
+        db, PostMovements(movements=list(movements), actor=actor), idempotency_key=f"return:{location_id}:{idempotency_key}",
+        actor=actor, max_batch=max_batch,
+    )  # fmt: skip

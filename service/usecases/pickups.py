@@ -1,0 +1,442 @@
+"""Click-and-collect bookings: book, reschedule, cancel, and the no-show sweep.
+
+Locking story (one READ COMMITTED transaction per command):
+1. the pickup row (``FOR UPDATE``; a new pickup id is protected by the unique
+   index: a concurrent twin fails on insert and is retried, then sees the row);
+2. the slot capacity rows, sorted by start (``INSERT … ON CONFLICT DO UPDATE``
+   creates and locks): the last place in a slot goes to exactly one booking;
+3. reservations and balances through ``decide_in_transaction``, in the engine's
+   order. Every pickup command takes (1) before (2) before (3).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from service.contracts.common import ShortLine
+from service.contracts.locations import Location
+from service.contracts.messages import (
+    PickupBooked,
+    PickupCancelled,
+    PickupNoShow,
+    encoder,
+)
+from service.contracts.pickups import BookPickup, LineSource, PickupBooking
+from service.contracts.reservations import CreateReservation, ReservationLineIn
+from service.domain import pickups as rules
+from service.domain.errors import (
+    InsufficientStock,
+    InvalidTransition,
+    PickupConflict,
+    PickupNotFound,
+    PickupNotOffered,
+    SlotNotFound,
+    SlotOutOfRange,
+    SlotUnavailable,
+    UnknownLocation,
+)
+from service.domain.ledger import Balance, BalanceKey
+from service.domain.pickups import PickupLineState, PickupState
+from service.domain.slots import Slot, SlotRules, bookable, slots_on
+from service.storage.database import Database
+from service.storage.idempotency import fingerprint
+from service.storage.ledger import LedgerRepository
+from service.storage.locations import LocationRepository
+from service.storage.outbox import OutboxRepository, OutgoingMessage, event
+from service.storage.pickups import PickupRepository
+from service.storage.pool import Connection
+from service.storage.reservations import ReservationRepository
+from service.usecases.reservation_engine import (
+    Cancel,
+    Create,
+    Expire,
+    Origin,
+    Step,
+    decide_in_transaction,
+)
+from service.usecases.reservations import reservation_fingerprint
+
+
+def pickup_event(
+    kind: type[PickupBooked | PickupCancelled | PickupNoShow],
+    state: PickupState,
+    now: datetime,
+    **extra: object,
+) -> OutgoingMessage:
+    payload = kind(event_id=uuid.uuid4().hex, occurred_at=now, pickup=state.view(), **extra)  # type: ignore[arg-type]
+    tag = type(payload).__struct_config__.tag
+    assert isinstance(tag, str)
+    return event(tag, encoder.encode(payload), payload.event_id)
+
+
+# ------------------------------------------------------------------ booking
+
+
+async def book_pickup(
+    db: Database, command: BookPickup, *, actor: str, code_secret: str, now: datetime | None = None
+) -> tuple[PickupBooking, bool]:
+    """Book a pickup: reserve the cart, take a place in the slot, issue the code.
+
+    Returns the booking and whether it was created (False: the same request again,
+    answered the same, code included). Raises PickupConflict, UnknownLocation,
+    PickupNotOffered, SlotNotFound, SlotOutOfRange, SlotUnavailable, InsufficientStock.
+    """
+    return await db.run(
+        lambda conn: book(conn, command, actor=actor, code_secret=code_secret, now=now)
+    )
+
+
+async def book(
+    conn: Connection,
+    command: BookPickup,
+    *,
+    actor: str,
+    code_secret: str,
+    now: datetime | None = None,
+) -> tuple[PickupBooking, bool]:
+    """``book_pickup`` inside the caller's transaction."""
+    request_fingerprint = fingerprint(command)
+    at = now or datetime.now(UTC)
+    repo = PickupRepository(conn)
+    existing = await repo.lock(command.pickup_id)
+    if existing is not None:
+        if existing.fingerprint != request_fingerprint:
+            raise PickupConflict(
+                f"pickup {command.pickup_id!r} exists with different content", field="pickup_id"
+            )
+        return booking_answer(existing, code_secret), False
+    store = await pickup_store(conn, command.location_id)
+    slot_rules = await repo.rules(store.location_id)
+    slot = find_slot(store, slot_rules, command.slot_start)
+    sources = await source_cart(conn, store.location_id, command.lines, at, slot_rules)
+    check_bookable(slot, at, sources, slot_rules)
+    await take_place(repo, store.location_id, slot, slot_rules)
+    state = await reserve_cart(
+        conn,
+        command,
+        store.location_id,
+        slot,
+        slot_rules,
+        sources,
+        actor,
+        at,
+        request_fingerprint,
+        code_secret,
+    )
+    await repo.insert(state)
+    await OutboxRepository(conn).add([pickup_event(PickupBooked, state, at)])
+    return booking_answer(state, code_secret), True
+
+
+def booking_answer(state: PickupState, code_secret: str) -> PickupBooking:
+    code = rules.issue_code(code_secret, state.code_nonce)
+    return PickupBooking(pickup=state.view(), pickup_code=rules.display_code(code))
+
+
+async def pickup_store(conn: Connection, location_id: str) -> Location:
+    store = await LocationRepository(conn).get(location_id)
+    if store is None:
+        raise UnknownLocation(f"location {location_id!r} does not exist", field="location_id")
+    if store.kind != "store" or not store.active or not store.pickup_offered:
+        raise PickupNotOffered(
+            f"{location_id!r} does not offer click-and-collect", field="location_id"
+        )
+    return store
+
+
+def find_slot(store: Location, slot_rules: SlotRules, starts_at: datetime) -> Slot:
+    """The slot that starts at ``starts_at``. Raises SlotNotFound, SlotUnavailable (closed)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(store.timezone)
+    day = starts_at.astimezone(zone).date()
+    day_slots = slots_on(store.opening_hours, zone, day, slot_rules.slot_minutes)
+    if not day_slots:
+        raise SlotUnavailable(f"{store.name} is closed on {day.isoformat()}", field="slot_start")
+    for slot in day_slots:
+        if slot.starts_at == starts_at:
+            return slot
+    raise SlotNotFound(
+        f"no slot starts at {starts_at.isoformat()}; list them with GET /v1/locations/{store.location_id}/pickup-slots",
+        field="slot_start",
+    )
+
+
+async def source_cart(
+    conn: Connection,
+    store_id: str,
+    lines: list[ReservationLineIn],
+    now: datetime,
+    slot_rules: SlotRules,
+) -> list[LineSource]:
+    """Where each line would come from (read without locks; the reservation re-checks)."""
+    suppliers = await PickupRepository(conn).suppliers(store_id)
+    balances = await balances_for(
+        conn, [store_id, *(w for w, _ in suppliers)], [x.sku for x in lines]
+    )
+    return rules.source_lines(
+        lines, store_id, balances, suppliers, now, timedelta(minutes=slot_rules.prep_minutes)
+    )
+
+
+async def balances_for(
+    conn: Connection, location_ids: list[str], skus: list[str]
+) -> dict[BalanceKey, Balance]:
+    found = await LedgerRepository(conn).balances_of_skus(skus)
+    wanted = set(location_ids)
+    return {b.key: b for b in found if b.location_id in wanted}
+
+
+def check_bookable(
+    slot: Slot, now: datetime, sources: list[LineSource], slot_rules: SlotRules
+) -> None:
+    short = [
+        ShortLine(sku=s.sku, requested=s.quantity, available=0)
+        for s in sources
+        if s.source_location_id is None
+    ]
+    if short:
+        raise InsufficientStock(
+            "not enough stock at the store or its warehouses for "
+            + ", ".join(s.sku for s in short),
+            short,
+        )
+    ready_at = rules.cart_ready_at(sources)
+    assert ready_at is not None
+    reason = bookable(slot, now, ready_at, slot_rules)
+    if reason == "slot_before_ready":
+        raise SlotUnavailable(
+            f"the cart can be ready at {ready_at.isoformat()} at the earliest", field="slot_start"
+        )
+    if reason is not None:
+        raise SlotOutOfRange(reason.replace("_", " "), field="slot_start")
+
+
+async def take_place(
+    repo: PickupRepository, location_id: str, slot: Slot, slot_rules: SlotRules
+) -> None:
+    booked = await repo.lock_slot(location_id, slot.starts_at)
+    if booked >= slot_rules.capacity:
+        raise SlotUnavailable("the slot is full; choose another", field="slot_start")
+    await repo.add_to_slot(location_id, slot.starts_at, 1)
+
+
+async def reserve_cart(
+    conn: Connection,
+    command: BookPickup,
+    store_id: str,
+    slot: Slot,
+    slot_rules: SlotRules,
+    sources: list[LineSource],
+    actor: str,
+    now: datetime,
+    request_fingerprint: str,
+    code_secret: str,
+) -> PickupState:
+    """Reserve every line at its source, in this transaction; raises InsufficientStock."""
+    hold_until = slot.hold_until(slot_rules)
+    by_source: dict[str, list[ReservationLineIn]] = defaultdict(list)
+    for source in sources:
+        assert source.source_location_id is not None
+        by_source[source.source_location_id].append(
+            ReservationLineIn(sku=source.sku, quantity=source.quantity)
+        )
+    steps: list[tuple[Step, Origin]] = []
+    reservation_of: dict[str, str] = {}
+    for location_id, lines in sorted(by_source.items()):
+        rid = (
+            rules.store_reservation_id(command.pickup_id)
+            if location_id == store_id
+            else rules.warehouse_reservation_id(command.pickup_id, location_id)
+        )
+        create = CreateReservation(
+            reservation_id=rid, location_id=location_id, lines=lines, channel=command.channel,
+            external_ref=command.pickup_id,
+        )  # fmt: skip
+        steps.append(
+            (Create(create, reservation_fingerprint(create), hold_until - now), Origin(actor=actor))
+        )
+        reservation_of.update({x.sku: rid for x in lines})
+    outcomes = await decide_in_transaction(conn, steps)
+    refused = [o for o in outcomes if o.status >= 300]
+    if refused:
+        short = [line for o in refused for line in o.short_lines]
+        raise InsufficientStock(refused[0].detail or "the cart cannot be reserved", short)
+    nonce = rules.new_nonce()
+    code = rules.issue_code(code_secret, nonce)
+    return PickupState(
+        pickup_id=command.pickup_id, location_id=store_id, status="booked", slot_start=slot.starts_at,
+        slot_end=slot.ends_at, hold_until=hold_until, customer=command.customer, channel=command.channel,
+        external_ref=command.external_ref, fingerprint=request_fingerprint, code_nonce=nonce,
+        code_hash=rules.hash_code(code, nonce), failed_attempts=0, locked_until=None, created_at=now,
+        updated_at=now,
+        lines=tuple(
+            PickupLineState(s.sku, s.quantity, s.source_location_id or store_id, reservation_of[s.sku])
+            for s in sources
+        ),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ changes
+
+
+async def lock_pickup(conn: Connection, pickup_id: str) -> PickupState:
+    state = await PickupRepository(conn).lock(pickup_id)
+    if state is None:
+        raise PickupNotFound(f"pickup {pickup_id!r} does not exist", field="pickup_id")
+    return state
+
+
+async def cancel_pickup(
+    db: Database,
+    pickup_id: str,
+    reason: str | None,
+    *,
+    actor: str,
+    may_act_at: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> PickupState:
+    """Cancel a booked or ready pickup: release its stock, free its place in the slot.
+    Cancelling a cancelled pickup answers the same. Raises PickupNotFound,
+    InvalidTransition, and whatever ``may_act_at(location_id)`` raises."""
+    return await db.run(
+        lambda conn: cancel(conn, pickup_id, reason, actor=actor, may_act_at=may_act_at, now=now)
+    )
+
+
+async def cancel(
+    conn: Connection,
+    pickup_id: str,
+    reason: str | None,
+    *,
+    actor: str,
+    may_act_at: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> PickupState:
+    """``cancel_pickup`` inside the caller's transaction."""
+    at = now or datetime.now(UTC)
+    state = await lock_pickup(conn, pickup_id)
+    if may_act_at is not None:
+        may_act_at(state.location_id)
+    if state.status == "cancelled":
+        return state
+    if state.status not in ("booked", "ready"):
+        raise InvalidTransition(f"pickup {pickup_id!r} is {state.status}; it cannot be cancelled")
+    repo = PickupRepository(conn)
+    if state.slot_start > at:
+        await repo.lock_slot(state.location_id, state.slot_start)
+        await repo.add_to_slot(state.location_id, state.slot_start, -1)
+    await decide_in_transaction(
+        conn,
+        [
+            (Cancel(rid, reason or "pickup cancelled"), Origin(actor=actor))
+            for rid in state.reservation_ids
+        ],
+    )
+    cancelled = state.moved("cancelled", at)
+    await repo.update(cancelled)
+    await OutboxRepository(conn).add([pickup_event(PickupCancelled, cancelled, at, reason=reason)])
+    return cancelled
+
+
+async def reschedule_pickup(
+    db: Database,
+    pickup_id: str,
+    new_start: datetime,
+    *,
+    may_act_at: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> PickupState:
+    """Move a pickup to another slot of the same store: the reservation stays (its
+    expiry follows the new hold period), the place moves. Raises PickupNotFound,
+    InvalidTransition, SlotNotFound, SlotOutOfRange, SlotUnavailable."""
+
+    async def work(conn: Connection) -> PickupState:
+        at = now or datetime.now(UTC)
+        state = await lock_pickup(conn, pickup_id)
+        if may_act_at is not None:
+            may_act_at(state.location_id)
+        if state.status not in ("booked", "ready"):
+            raise InvalidTransition(
+                f"pickup {pickup_id!r} is {state.status}; it cannot be rescheduled"
+            )
+        if state.slot_start == new_start:
+            return state
+        repo = PickupRepository(conn)
+        store = await pickup_store(conn, state.location_id)
+        slot_rules = await repo.rules(store.location_id)
+        slot = find_slot(store, slot_rules, new_start)
+        ready_at = (
+            at
+            if state.status == "ready"
+            else at + _lead(state, slot_rules, await repo.suppliers(store.location_id))
+        )
+        reason = bookable(slot, at, ready_at, slot_rules)
+        if reason == "slot_before_ready":
+            raise SlotUnavailable(
+                f"the cart can be ready at {ready_at.isoformat()} at the earliest",
+                field="slot_start",
+            )
+        if reason is not None:
+            raise SlotOutOfRange(reason.replace("_", " "), field="slot_start")
+        for start in sorted({state.slot_start, slot.starts_at}):
+            await repo.lock_slot(state.location_id, start)
+        booked = await repo.lock_slot(state.location_id, slot.starts_at)
+        if booked >= slot_rules.capacity:
+            raise SlotUnavailable("the slot is full; choose another", field="slot_start")
+        await repo.add_to_slot(state.location_id, state.slot_start, -1)
+        await repo.add_to_slot(state.location_id, slot.starts_at, 1)
+        moved = state.moved(
+            state.status,
+            at,
+            slot_start=slot.starts_at,
+            slot_end=slot.ends_at,
+            hold_until=slot.hold_until(slot_rules),
+        )
+        await ReservationRepository(conn).lock(moved.reservation_ids)
+        await ReservationRepository(conn).set_expiry(moved.reservation_ids, moved.hold_until)
+        await repo.update(moved)
+        return moved
+
+    return await db.run(work)
+
+
+def _lead(state: PickupState, slot_rules: SlotRules, suppliers: list[tuple[str, int]]) -> timedelta:
+    leads = dict(suppliers)
+    minutes = max(
+        (
+            leads.get(x.source_location_id, 0)
+            for x in state.lines
+            if x.source_location_id != state.location_id
+        ),
+        default=0,
+    )
+    return timedelta(minutes=minutes + slot_rules.prep_minutes)
+
+
+async def mark_no_shows(db: Database, limit: int, now: datetime | None = None) -> int:
+    """Pickups not collected within their hold period become no-shows; their stock is
+    released (if the reservation sweeper has not done so already). Returns how many."""
+    at = now or datetime.now(UTC)
+    async with db.connection() as conn:
+        due = await PickupRepository(conn).due_no_show(at, limit)
+    done = 0
+    for pickup_id in due:
+        done += await db.run(lambda conn, pid=pickup_id: _no_show(conn, pid, at))  # type: ignore[misc]
+    return done
+
+
+async def _no_show(conn: Connection, pickup_id: str, at: datetime) -> int:
+    state = await lock_pickup(conn, pickup_id)
+    if state.status not in ("booked", "ready") or state.hold_until > at:
+        return 0
+    await decide_in_transaction(
+        conn, [(Expire(rid), Origin(actor="no-show-sweeper")) for rid in state.reservation_ids]
+    )
+    gone = state.moved("no_show", at)
+    await PickupRepository(conn).update(gone)
+    await OutboxRepository(conn).add([pickup_event(PickupNoShow, gone, at)])
+    return 1
