@@ -8,6 +8,7 @@ role or locations is 403. Health and the OpenAPI document stay public.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -69,6 +70,27 @@ def requires(permission: str, *, at_path_location: bool = True) -> Guard:
 
     guard.__name__ = f"requires_{permission.replace('.', '_')}"
     return guard
+
+
+def requires_somewhere(permission: str) -> Guard:
+    """A guard for routes whose location is known only once the record is loaded
+    (``/v1/pickups/{pickup_id}``): the use case then checks the location."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+        principal = principal_of(connection)
+        if not principal.may_somewhere(permission):
+            raise Forbidden(f"a {principal.role} key may not {permission}")
+
+    guard.__name__ = f"requires_{permission.replace('.', '_')}_somewhere"
+    return guard
+
+
+def location_check(
+    connection: ASGIConnection[Any, Any, Any, Any], permission: str
+) -> Callable[[str], None]:
+    """``may_act_at`` for a use case: raises Forbidden outside the key's locations."""
+    principal = principal_of(connection)
+    return lambda location_id: principal.require(permission, location_id)
 
 
 __all__ = ["AuthMiddleware", "Forbidden", "principal_of", "requires"]

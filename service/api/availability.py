@@ -8,6 +8,7 @@ from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
+from service.api.auth import requires
 from service.api.context import runtime
 from service.api.openapi import problems
 from service.api.params import LocationIdPath, SkuPath
@@ -25,7 +26,7 @@ class AvailabilityController(Controller):
     path = "/v1/availability"
     tags = ["availability"]
 
-    @get("/{sku:str}", responses=problems(400))
+    @get("/{sku:str}", guards=[requires("availability.read")], responses=problems(400, 401, 403))
     async def sku_availability(
         self,
         state: State,
@@ -35,14 +36,22 @@ class AvailabilityController(Controller):
         """Every active location's on_hand, reserved and available for one SKU."""
         return await availability.sku_availability(runtime(state).read_model, sku, kind)
 
-    @get("/{sku:str}/locations/{location_id:str}", responses=problems(400, 404))
+    @get(
+        "/{sku:str}/locations/{location_id:str}",
+        guards=[requires("availability.read")],
+        responses=problems(400, 401, 403, 404),
+    )
     async def location_availability(
         self, state: State, sku: SkuPath, location_id: LocationIdPath
     ) -> LocationAvailability:
         """One SKU at one location."""
         return await availability.location_availability(runtime(state).read_model, sku, location_id)
 
-    @get("/{sku:str}/nearby", responses=problems(400))
+    @get(
+        "/{sku:str}/nearby",
+        guards=[requires("availability.read")],
+        responses=problems(400, 401, 403),
+    )
     async def nearby(
         self,
         state: State,
@@ -64,7 +73,12 @@ class AvailabilityController(Controller):
             min_quantity=quantity,
         )
 
-    @post("/query", status_code=200, responses=problems(400, 404, 422))
+    @post(
+        "/query",
+        status_code=200,
+        guards=[requires("availability.read")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def cart(self, state: State, data: JSONBody[CartQuery]) -> CartAvailability:
         """A cart against named locations or a radius: per location, per line, and whether
         the whole cart can be had there."""

@@ -8,6 +8,7 @@ from litestar import Controller, Response, get, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
+from service.api.auth import requires
 from service.api.context import runtime
 from service.api.openapi import problems
 from service.api.params import LocationIdPath
@@ -19,7 +20,12 @@ class LocationController(Controller):
     path = "/v1/locations"
     tags = ["locations"]
 
-    @put("/{location_id:str}", status_code=200, responses=problems(400, 422))
+    @put(
+        "/{location_id:str}",
+        status_code=200,
+        guards=[requires("locations.write", at_path_location=False)],
+        responses=problems(400, 401, 403, 422),
+    )
     async def put_location(
         self, state: State, location_id: LocationIdPath, data: JSONBody[LocationIn]
     ) -> Response[Location]:
@@ -27,7 +33,7 @@ class LocationController(Controller):
         location, created = await locations.put_location(runtime(state).db, location_id, data)
         return Response(location, status_code=201 if created else 200)
 
-    @get("/", responses=problems(400))
+    @get("/", guards=[requires("locations.read")], responses=problems(400, 401, 403))
     async def list_locations(
         self,
         state: State,
@@ -36,7 +42,11 @@ class LocationController(Controller):
         """Every location, optionally only warehouses or stores."""
         return LocationList(await locations.list_locations(runtime(state).db, kind))
 
-    @get("/{location_id:str}", responses=problems(400, 404))
+    @get(
+        "/{location_id:str}",
+        guards=[requires("locations.read", at_path_location=False)],
+        responses=problems(400, 401, 403, 404),
+    )
     async def get_location(self, state: State, location_id: LocationIdPath) -> Location:
         """One location."""
         return await locations.get_location(runtime(state).db, location_id)

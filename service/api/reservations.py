@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
+from service.api.auth import requires
 from service.api.context import actor_of, runtime
 from service.api.errors import problem
 from service.api.openapi import problems
@@ -36,7 +37,12 @@ class ReservationController(Controller):
     path = "/v1/reservations"
     tags = ["reservations"]
 
-    @post("/", status_code=201, responses=problems(400, 409, 422))
+    @post(
+        "/",
+        status_code=201,
+        guards=[requires("reservations.write")],
+        responses=problems(400, 401, 403, 409, 422),
+    )
     async def create(
         self, request: Request[Any, Any, Any], state: State, data: JSONBody[CreateReservation]
     ) -> Response[Reservation]:
@@ -48,12 +54,21 @@ class ReservationController(Controller):
         )
         return answer(outcome)
 
-    @get("/{reservation_id:str}", responses=problems(400, 404))
+    @get(
+        "/{reservation_id:str}",
+        guards=[requires("reservations.read")],
+        responses=problems(400, 401, 403, 404),
+    )
     async def read(self, state: State, reservation_id: IdPath) -> Reservation:
         """One reservation with its lines."""
         return await reservations.get_reservation(runtime(state).db, reservation_id)
 
-    @post("/{reservation_id:str}/cancel", status_code=200, responses=problems(400, 404, 409))
+    @post(
+        "/{reservation_id:str}/cancel",
+        status_code=200,
+        guards=[requires("reservations.write")],
+        responses=problems(400, 401, 403, 404, 409),
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
@@ -68,7 +83,12 @@ class ReservationController(Controller):
         )
         return answer(outcome)
 
-    @post("/{reservation_id:str}/fulfil", status_code=200, responses=problems(400, 404, 409, 422))
+    @post(
+        "/{reservation_id:str}/fulfil",
+        status_code=200,
+        guards=[requires("reservations.write")],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
     async def fulfil(
         self,
         request: Request[Any, Any, Any],

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
+from service.api.auth import requires
 from service.api.context import actor_of, runtime
 from service.api.openapi import problems
 from service.api.params import IdempotencyKey, LocationIdPath, SkuPath
@@ -25,7 +26,12 @@ class StockController(Controller):
     path = "/v1/stock"
     tags = ["stock"]
 
-    @post("/movements", status_code=200, responses=problems(400, 409, 413, 422))
+    @post(
+        "/movements",
+        status_code=200,
+        guards=[requires("stock.write", at_path_location=False)],
+        responses=problems(400, 401, 403, 409, 413, 422),
+    )
     async def post_movements(
         self,
         request: Request[Any, Any, Any],
@@ -35,17 +41,19 @@ class StockController(Controller):
     ) -> MovementsPosted:
         """Apply a batch of movements, all or none. Never refused for lack of stock."""
         rt = runtime(state)
-        result = await stock.post_movements(
+        return await stock.post_movements(
             rt.db,
             data,
             idempotency_key=idempotency_key,
             actor=actor_of(request),
             max_batch=rt.settings.max_movements_per_batch,
         )
-        rt.read_model.balances.invalidate("\n".join(b.sku for b in result.balances))
-        return result
 
-    @get("/{sku:str}/locations/{location_id:str}/movements", responses=problems(400, 404, 422))
+    @get(
+        "/{sku:str}/locations/{location_id:str}/movements",
+        guards=[requires("stock.read")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def list_movements(
         self,
         state: State,
@@ -59,12 +67,14 @@ class StockController(Controller):
             runtime(state).db, location_id, sku, cursor=cursor, limit=limit
         )
 
-    @put("/{sku:str}/locations/{location_id:str}/safety-stock", responses=problems(400, 404, 422))
+    @put(
+        "/{sku:str}/locations/{location_id:str}/safety-stock",
+        guards=[requires("stock.write")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
     async def set_safety_stock(
         self, state: State, sku: SkuPath, location_id: LocationIdPath, data: JSONBody[SafetyStockIn]
     ) -> BalanceView:
         """Set one balance's safety stock; ``null`` returns it to the location default."""
         rt = runtime(state)
-        view = await stock.set_safety_stock(rt.db, location_id, sku, data.safety_stock)
-        rt.read_model.balances.invalidate(sku)
-        return view
+        return await stock.set_safety_stock(rt.db, location_id, sku, data.safety_stock)

@@ -30,7 +30,7 @@ _GLOBAL: dict[str, frozenset[str]] = {
     "pickups.book": frozenset({"webshop"}),
     "pickups.read": frozenset({"webshop"}),
     "pickups.cancel": frozenset({"webshop"}),
-    "pickups.counter": frozenset(),
+    "counter": frozenset(),
     "pickups.settings": frozenset(),
 }
 # permissions staff hold at the locations named on their key
@@ -41,7 +41,7 @@ _STAFF_AT_OWN_LOCATIONS = frozenset(
         "slots.read",
         "pickups.read",
         "pickups.cancel",
-        "pickups.counter",
+        "counter",
     }
 )
 PERMISSIONS = tuple(_GLOBAL)
@@ -71,6 +71,16 @@ class Principal:
             and permission in _STAFF_AT_OWN_LOCATIONS
             and location_id is not None
             and location_id in self.location_ids
+        )
+
+    def may_somewhere(self, permission: str) -> bool:
+        """Whether this key holds ``permission`` at least at one location."""
+        if self.role == "admin" or self.role in _GLOBAL[permission]:
+            return True
+        return (
+            self.role == "staff"
+            and permission in _STAFF_AT_OWN_LOCATIONS
+            and bool(self.location_ids)
         )
 
     def require(self, permission: str, location_id: str | None = None) -> None:

@@ -17,6 +17,7 @@ from service.messaging.relay import OutboxRelay
 from service.messaging.topology import declare
 from service.runtime import Runtime
 from service.usecases.expiry import announce_availability_changes, expire_due
+from service.usecases.pickups import mark_no_shows
 
 log = get_logger(__name__)
 
@@ -47,6 +48,10 @@ class Worker:
             asyncio.create_task(
                 every(settings.sweep_interval_s, lambda: expire_due(rt.db, rt.engine, settings.sweep_batch), "expiry_sweep"),
                 name="expiry-sweeper",
+            ),
+            asyncio.create_task(
+                every(settings.sweep_interval_s, lambda: mark_no_shows(rt.db, settings.pickup_sweep_batch), "pickup_no_shows"),
+                name="no-show-sweeper",
             ),
             asyncio.create_task(
                 every(settings.availability_event_window_s,

@@ -12,6 +12,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 import asyncpg
@@ -20,6 +21,16 @@ from service.logging import get_logger
 from service.storage.pool import Connection, Pool
 
 T = TypeVar("T")
+_changed_skus: ContextVar[set[str] | None] = ContextVar("changed_skus", default=None)
+
+
+def note_changed_skus(skus: set[str]) -> None:
+    """Called by repositories that change balances inside ``Database.run``."""
+    found = _changed_skus.get()
+    if found is not None:
+        found.update(skus)
+
+
 log = get_logger(__name__)
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -38,6 +49,10 @@ class Database:
     def __init__(self, pool: Pool, *, attempts: int = 5) -> None:
         self.pool = pool
         self.attempts = attempts
+        # Called after each commit with the SKUs whose balances it changed: this
+        # replica's cache forgets them at once (read your own writes); other
+        # replicas hear it through NOTIFY.
+        self.after_commit: list[Callable[[set[str]], None]] = []
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -54,13 +69,22 @@ class Database:
     async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run ``work`` in a transaction, retrying it on transient faults."""
         for attempt in range(1, self.attempts + 1):
+            changed: set[str] = set()
+            token = _changed_skus.set(changed)
             try:
                 async with self.transaction() as conn:
-                    return await work(conn)
+                    result = await work(conn)
             except TRANSIENT_ERRORS as exc:
                 if attempt == self.attempts:
                     raise
                 delay = min(1.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5)
                 log.warning("transaction_retry", attempt=attempt, error=type(exc).__name__)
                 await asyncio.sleep(delay)
+                continue
+            finally:
+                _changed_skus.reset(token)
+            if changed:
+                for listener in self.after_commit:
+                    listener(changed)
+            return result
         raise AssertionError("unreachable")  # pragma: no cover

@@ -10,6 +10,7 @@ import asyncpg
 
 from service.contracts.stock import BalanceView, RecordedMovement
 from service.domain.ledger import Balance, BalanceKey, Delta
+from service.storage.database import note_changed_skus
 from service.storage.pool import Connection
 from service.storage.sql import Queries
 
@@ -139,6 +140,8 @@ class LedgerRepository:
 
     async def notify_changed(self, skus: Iterable[str]) -> None:
         """Tell every replica's availability cache which SKUs changed (sent at commit)."""
+        skus = set(skus)
+        note_changed_skus(skus)
         chunk: list[str] = []
         size = 0
         for sku in sorted(skus):

@@ -79,7 +79,11 @@ class BalanceCache:
         if payload == RESET:
             self.clear()
             return
-        for sku in payload.split("\n"):
+        self.forget(set(payload.split("\n")))
+
+    def forget(self, skus: set[str]) -> None:
+        """Drop these SKUs (this replica just committed a change to them)."""
+        for sku in skus:
             self._entries.pop(sku, None)
             tokens = self._loading.get(sku)
             if tokens:

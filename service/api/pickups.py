@@ -1,0 +1,242 @@
+"""Click-and-collect over HTTP: the webshop books, the store staff hand over."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import State
+from litestar.params import JSONBody, QueryParameter
+
+from service.api.auth import location_check, requires, requires_somewhere
+from service.api.context import actor_of, runtime
+from service.api.openapi import problems
+from service.api.params import IdempotencyKey, IdPath, LocationIdPath
+from service.contracts.pickups import (
+    BookPickup,
+    CancelPickup,
+    CollectPickup,
+    Pickup,
+    PickupBooking,
+    PickupList,
+    PickupSettings,
+    PickupSlots,
+    ReschedulePickup,
+    StoreReturn,
+)
+from service.contracts.reservations import ReservationLineIn
+from service.contracts.stock import MovementsPosted
+from service.domain.errors import InvalidInput
+from service.domain.reservations import validate_lines
+from service.usecases import counter, pickups, slots
+
+Req = Request[Any, Any, Any]
+LineParam = Annotated[
+    list[str] | None,
+    QueryParameter(description="A cart line as SKU:QUANTITY; repeat for more lines.", max_items=50),
+]
+
+
+def parse_lines(values: list[str] | None) -> list[ReservationLineIn] | None:
+    """Raises InvalidInput for a line that is not SKU:QUANTITY."""
+    if not values:
+        return None
+    lines = []
+    for index, value in enumerate(values):
+        sku, _, quantity = value.rpartition(":")
+        if not sku or not quantity.isdigit() or int(quantity) < 1:
+            raise InvalidInput(f"{value!r} is not SKU:QUANTITY", field=f"line[{index}]")
+        lines.append(ReservationLineIn(sku=sku, quantity=int(quantity)))
+    validate_lines(lines, "line")
+    return lines
+
+
+class StorePickupController(Controller):
+    """Per-store routes: slots, settings, the day's pickups, counter returns."""
+
+    path = "/v1/locations/{location_id:str}"
+    tags = ["pickups"]
+
+    @get(
+        "/pickup-slots",
+        guards=[requires("slots.read")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
+    async def pickup_slots(
+        self,
+        state: State,
+        location_id: LocationIdPath,
+        from_: Annotated[
+            date | None, QueryParameter(name="from", description="First local day (default today)")
+        ] = None,
+        to: Annotated[
+            date | None, QueryParameter(description="Last local day (default: the booking horizon)")
+        ] = None,
+        line: LineParam = None,
+    ) -> PickupSlots:
+        """Slots with remaining capacity; with cart lines, when the cart can be ready and
+        where each line comes from."""
+        return await slots.list_slots(runtime(state).db, location_id, from_, to, parse_lines(line))
+
+    @get(
+        "/pickup-settings", guards=[requires("slots.read")], responses=problems(400, 401, 403, 404)
+    )
+    async def get_settings(self, state: State, location_id: LocationIdPath) -> PickupSettings:
+        """The store's slot settings and supplying warehouses."""
+        return await slots.get_settings(runtime(state).db, location_id)
+
+    @put(
+        "/pickup-settings",
+        guards=[requires("pickups.settings")],
+        responses=problems(400, 401, 403, 404, 422),
+    )
+    async def put_settings(
+        self, state: State, location_id: LocationIdPath, data: JSONBody[PickupSettings]
+    ) -> PickupSettings:
+        """Set slot length, capacity, preparation time, horizon, hold period, suppliers."""
+        return await slots.put_settings(runtime(state).db, location_id, data)
+
+    @get("/pickups", guards=[requires("counter")], responses=problems(400, 401, 403, 404))
+    async def day_list(
+        self,
+        state: State,
+        location_id: LocationIdPath,
+        status: Annotated[
+            Literal["booked", "ready", "collected", "cancelled", "no_show"] | None, QueryParameter()
+        ] = None,
+        date_: Annotated[
+            date | None, QueryParameter(name="date", description="Local day (default today)")
+        ] = None,
+    ) -> PickupList:
+        """The store's pick list and counter list for one day, ordered by slot."""
+        found = await counter.pickups_of_day(runtime(state).db, location_id, date_, status)
+        return PickupList(location_id=location_id, pickups=[p.view() for p in found])
+
+    @post(
+        "/returns",
+        status_code=200,
+        guards=[requires("counter")],
+        responses=problems(400, 401, 403, 409, 422),
+    )
+    async def store_return(
+        self,
+        request: Req,
+        state: State,
+        location_id: LocationIdPath,
+        data: JSONBody[StoreReturn],
+        idempotency_key: IdempotencyKey,
+    ) -> MovementsPosted:
+        """Goods returned at the counter: back into sellable stock, or written off when damaged."""
+        rt = runtime(state)
+        return await counter.record_return(
+            rt.db, location_id, data, idempotency_key=idempotency_key, actor=actor_of(request),
+            max_batch=rt.settings.max_movements_per_batch,
+        )  # fmt: skip
+
+
+class PickupController(Controller):
+    path = "/v1/pickups"
+    tags = ["pickups"]
+
+    @post(
+        "/",
+        status_code=201,
+        guards=[requires("pickups.book", at_path_location=False)],
+        responses=problems(400, 401, 403, 409, 422),
+    )
+    async def book(
+        self, request: Req, state: State, data: JSONBody[BookPickup]
+    ) -> Response[PickupBooking]:
+        """Reserve the cart, take a place in the slot and issue the pickup code (201; the
+        same request again answers 200 with the same booking and code)."""
+        rt = runtime(state)
+        validate_lines(data.lines)
+        booking, created = await pickups.book_pickup(
+            rt.db, data, actor=actor_of(request), code_secret=rt.settings.pickup_code_secret
+        )
+        return Response(booking, status_code=201 if created else 200)
+
+    @get(
+        "/{pickup_id:str}",
+        guards=[requires_somewhere("pickups.read")],
+        responses=problems(400, 401, 403, 404),
+    )
+    async def read(self, request: Req, state: State, pickup_id: IdPath) -> Pickup:
+        """One pickup."""
+        found = await counter.get_pickup(
+            runtime(state).db, pickup_id, location_check(request, "pickups.read")
+        )
+        return found.view()
+
+    @post(
+        "/{pickup_id:str}/reschedule",
+        status_code=200,
+        guards=[requires_somewhere("pickups.book")],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def reschedule(
+        self, request: Req, state: State, pickup_id: IdPath, data: JSONBody[ReschedulePickup]
+    ) -> Pickup:
+        """Move to another slot of the same store; the reservation stays."""
+        moved = await pickups.reschedule_pickup(
+            runtime(state).db,
+            pickup_id,
+            data.slot_start,
+            may_act_at=location_check(request, "pickups.book"),
+        )
+        return moved.view()
+
+    @post(
+        "/{pickup_id:str}/cancel",
+        status_code=200,
+        guards=[requires_somewhere("pickups.cancel")],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def cancel(
+        self,
+        request: Req,
+        state: State,
+        pickup_id: IdPath,
+        data: JSONBody[CancelPickup | None] = None,
+    ) -> Pickup:
+        """Cancel before collection: the stock is released and the place freed."""
+        cancelled = await pickups.cancel_pickup(
+            runtime(state).db, pickup_id, data.reason if data else None, actor=actor_of(request),
+            may_act_at=location_check(request, "pickups.cancel"),
+        )  # fmt: skip
+        return cancelled.view()
+
+    @post(
+        "/{pickup_id:str}/ready",
+        status_code=200,
+        guards=[requires_somewhere("counter")],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def ready(self, request: Req, state: State, pickup_id: IdPath) -> Pickup:
+        """Staff picked the goods (and any transfer arrived): the customer is told."""
+        done = await counter.mark_ready(
+            runtime(state).db,
+            pickup_id,
+            actor=actor_of(request),
+            may_act_at=location_check(request, "counter"),
+        )
+        return done.view()
+
+    @post(
+        "/{pickup_id:str}/collect",
+        status_code=200,
+        guards=[requires_somewhere("counter")],
+        responses=problems(400, 401, 403, 404, 409, 422),
+    )
+    async def collect(
+        self, request: Req, state: State, pickup_id: IdPath, data: JSONBody[CollectPickup]
+    ) -> Pickup:
+        """Hand over with the customer's code (and the lines actually taken, if fewer).
+        A wrong code is 422; repeated wrong codes lock the pickup (423)."""
+        rt = runtime(state)
+        done = await counter.collect(
+            rt.db, pickup_id, data.code, data.lines, actor=actor_of(request),
+            may_act_at=location_check(request, "counter"),
+        )  # fmt: skip
+        return done.view()
