@@ -21,6 +21,7 @@ install: $(STAMP) ## create the virtualenv and install the service with its dev 
 run: install ## migrate, load demo data when empty, and serve (API docs URL printed)
 	$(BIN)/inventory migrate
 	$(BIN)/inventory seed-demo --if-empty
+	$(BIN)/inventory keys demo
 	$(BIN)/inventory serve
 
 worker: install ## run the message consumer, outbox relay and expiry sweeper
@@ -37,7 +38,10 @@ format: install ## ruff format and autofix
 typecheck: install ## mypy (strict) on service/
 	$(BIN)/mypy
 
-test: lint typecheck ## lint, type-check and run the whole test suite (real PostgreSQL and RabbitMQ)
+browser: ## install Debian's chromium for the staff-page browser test (if missing)
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+test: lint typecheck browser ## lint, type-check and run the whole test suite (real PostgreSQL, RabbitMQ, chromium)
 	$(BIN)/pytest
 
 proto: install ## regenerate proto/ (JSON Schema, AsyncAPI, golden examples) from the message structs
@@ -49,4 +53,4 @@ bench: install ## run the benchmark suite (see bench/README.md)
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help install run worker lint format typecheck test proto bench clean
+.PHONY: help install run worker lint format typecheck browser test proto bench clean

@@ -19,6 +19,7 @@ from service.api.middleware import RequestContextMiddleware
 from service.api.openapi import docs_assets, openapi_config
 from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
+from service.api.staff import StaffPageController
 from service.api.stock import StockController
 from service.logging import configure_logging
 from service.messaging.worker import Worker
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             ReservationController,
             StorePickupController,
             PickupController,
+            StaffPageController,
             live,
             ready,
             docs_assets(),
