@@ -34,7 +34,7 @@ class Runtime:
         feed = ChangeFeed(settings.database_url)
         read_model = ReadModel(db, feed, settings.availability_cache_skus)
         engine = ReservationEngine(db, max_batch=settings.reservation_batch_max)
-        db.after_commit.append(read_model.balances.forget)
+        db.after_commit.append(read_model.committed)
         keys = KeyCache(db)
         feed.subscribe(KEYS_CHANNEL, keys.forget)
         feed.on_reset(lambda: keys.forget("*"))

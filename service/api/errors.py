@@ -98,14 +98,16 @@ def domain_error_handler(
 def validation_error_handler(
     _request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[bytes]:
+    items = [i for i in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(i, dict)]
+    if any(i.get("key") == "data" and i.get("message") == "'data'" for i in items):
+        return problem(400, "malformed_json", "the request needs a JSON body")
     errors = [
         {
-            "field": str(item.get("key", "")) or None,
+            "field": _field(item),
             "message": str(item.get("message", "invalid value")),
             "source": _source(item.get("source", "body")),
         }
-        for item in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(item, dict)
+        for item in items
     ]
     if not errors:
         missing = _MISSING.match(exc.detail)
@@ -126,6 +128,19 @@ def validation_error_handler(
         field=first["field"],
         errors=errors,
     )
+
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
+def _field(item: dict[str, Any]) -> str | None:
+    """The client's name for the offending field (never the handler's ``data``)."""
+    key = str(item.get("key", ""))
+    parent = "" if key in ("", "data") else key
+    unknown = _UNKNOWN_FIELD.search(str(item.get("message", "")))
+    if unknown:
+        return f"{parent}.{unknown[1]}" if parent else unknown[1]
+    return parent or None
 
 
 def _source(value: object) -> str:

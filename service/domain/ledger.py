@@ -22,7 +22,7 @@ from service.contracts.stock import (
     TransferReceipt,
     WriteOff,
 )
-from service.domain.errors import InvalidInput
+from service.domain.errors import InvalidInput, TransferExists
 
 BalanceKey = tuple[str, str]  # (location_id, sku): the order rows are locked in
 Status = Literal["in_stock", "low_stock", "out_of_stock"]
@@ -141,6 +141,25 @@ class Plan:
     def shortages(self) -> list[Balance]:
         touched = {d.key for d in self.deltas if d.on_hand < 0}
         return [b for k, b in sorted(self.balances.items()) if k in touched and b.short_by > 0]
+
+
+def check_batch(movements: list[Movement]) -> None:
+    """What can be refused before touching storage: each movement on its own, and a
+    transfer line (transfer_id, sku) named twice. Raises InvalidInput / TransferExists."""
+    seen: set[tuple[str, str]] = set()
+    for index, movement in enumerate(movements):
+        try:
+            deltas_for(movement, Balance(movement.location_id, movement.sku))
+        except InvalidInput as exc:
+            raise InvalidInput(exc.detail, field=f"movements[{index}].{exc.field}") from None
+        if isinstance(movement, Transfer):
+            line = (movement.transfer_id, movement.sku)
+            if line in seen:
+                raise TransferExists(
+                    f"transfer {movement.transfer_id!r} names sku {movement.sku!r} twice",
+                    field=f"movements[{index}].transfer_id",
+                )
+            seen.add(line)
 
 
 def plan_movements(movements: list[Movement], balances: dict[BalanceKey, Balance]) -> Plan:

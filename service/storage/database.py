@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import TypeVar
@@ -21,14 +21,15 @@ from service.logging import get_logger
 from service.storage.pool import Connection, Pool
 
 T = TypeVar("T")
-_changed_skus: ContextVar[set[str] | None] = ContextVar("changed_skus", default=None)
+Changes = dict[str, set[str]]  # what a transaction changed: "balances" -> SKUs, "locations" -> ids
+_changes: ContextVar[Changes | None] = ContextVar("changes", default=None)
 
 
-def note_changed_skus(skus: set[str]) -> None:
-    """Called by repositories that change balances inside ``Database.run``."""
-    found = _changed_skus.get()
+def note_changes(kind: str, keys: Iterable[str]) -> None:
+    """Called by repositories that change cached data inside ``Database.run``."""
+    found = _changes.get()
     if found is not None:
-        found.update(skus)
+        found.setdefault(kind, set()).update(keys)
 
 
 log = get_logger(__name__)
@@ -49,10 +50,10 @@ class Database:
     def __init__(self, pool: Pool, *, attempts: int = 5) -> None:
         self.pool = pool
         self.attempts = attempts
-        # Called after each commit with the SKUs whose balances it changed: this
-        # replica's cache forgets them at once (read your own writes); other
+        # Awaited after each commit with what it changed, so this replica's caches
+        # are current before the caller answers (read your own writes); other
         # replicas hear it through NOTIFY.
-        self.after_commit: list[Callable[[set[str]], None]] = []
+        self.after_commit: list[Callable[[Changes], Awaitable[None]]] = []
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -69,8 +70,8 @@ class Database:
     async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run ``work`` in a transaction, retrying it on transient faults."""
         for attempt in range(1, self.attempts + 1):
-            changed: set[str] = set()
-            token = _changed_skus.set(changed)
+            changed: Changes = {}
+            token = _changes.set(changed)
             try:
                 async with self.transaction() as conn:
                     result = await work(conn)
@@ -82,9 +83,9 @@ class Database:
                 await asyncio.sleep(delay)
                 continue
             finally:
-                _changed_skus.reset(token)
+                _changes.reset(token)
             if changed:
                 for listener in self.after_commit:
-                    listener(changed)
+                    await listener(changed)
             return result
         raise AssertionError("unreachable")  # pragma: no cover

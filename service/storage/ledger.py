@@ -10,7 +10,7 @@ import asyncpg
 
 from service.contracts.stock import BalanceView, RecordedMovement
 from service.domain.ledger import Balance, BalanceKey, Delta
-from service.storage.database import note_changed_skus
+from service.storage.database import note_changes
 from service.storage.pool import Connection
 from service.storage.sql import Queries
 
@@ -141,7 +141,7 @@ class LedgerRepository:
     async def notify_changed(self, skus: Iterable[str]) -> None:
         """Tell every replica's availability cache which SKUs changed (sent at commit)."""
         skus = set(skus)
-        note_changed_skus(skus)
+        note_changes("balances", skus)
         chunk: list[str] = []
         size = 0
         for sku in sorted(skus):

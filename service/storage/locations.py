@@ -6,6 +6,7 @@ import asyncpg
 import msgspec
 
 from service.contracts.locations import Location, LocationIn, OpeningHours
+from service.storage.database import note_changes
 from service.storage.pool import Connection
 from service.storage.sql import Queries
 
@@ -54,6 +55,7 @@ class LocationRepository:
         )
         assert row is not None
         await self.conn.execute(Q.notify_locations_changed, location_id)
+        note_changes("locations", [location_id])
         return location_from_row(row), bool(row["created"])
 
     async def get(self, location_id: str) -> Location | None:

@@ -143,6 +143,21 @@ class ReadModel:
     async def start(self) -> None:
         await self.locations.load()
 
+    async def committed(self, changes: dict[str, set[str]]) -> None:
+        """This replica just committed ``changes``: forget them before answering."""
+        if "locations" in changes:
+            self.balances.clear()
+            await self.locations.load()
+        elif "balances" in changes:
+            self.balances.forget(changes["balances"])
+
+    async def current_locations(self) -> LocationDirectory:
+        """The location directory, reloaded first while the change feed is down (then
+        nothing tells this replica that another one changed a location)."""
+        if not self.balances.live:
+            await self.locations.load()
+        return self.locations
+
     def _locations_changed(self, payload: str) -> None:
         # A location's default safety stock is folded into its cached balances.
         self.balances.clear()

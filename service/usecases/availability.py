@@ -37,10 +37,11 @@ def _location_availability(location: Location, balance: Balance | None) -> Locat
 
 async def sku_availability(model: ReadModel, sku: str, kind: str | None = None) -> SkuAvailability:
     """Every active location's figures for ``sku`` (an unknown SKU is out of stock everywhere)."""
+    locations = await model.current_locations()
     balances = await model.balances.of_sku(sku)
     rows = [
         _location_availability(loc, balances.get(loc.location_id))
-        for loc in model.locations.by_id.values()
+        for loc in locations.by_id.values()
         if loc.active and (kind is None or loc.kind == kind)
     ]
     return SkuAvailability(sku=sku, total_available=sum(r.available for r in rows), locations=rows)
@@ -56,10 +57,11 @@ async def location_availability(
 
 
 async def _location(model: ReadModel, location_id: str) -> Location:
-    location = model.locations.get(location_id)
+    locations = await model.current_locations()
+    location = locations.get(location_id)
     if location is None:  # created a moment ago on another replica?
-        await model.locations.load()
-        location = model.locations.get(location_id)
+        await locations.load()
+        location = locations.get(location_id)
     if location is None:
         raise LocationNotFound(f"location {location_id!r} does not exist", field="location_id")
     return location
@@ -76,9 +78,10 @@ async def nearby(
     min_quantity: int = 1,
 ) -> NearbyAvailability:
     """Active stores within ``radius_km`` that have at least ``min_quantity``, nearest first."""
+    locations = await model.current_locations()
     balances = await model.balances.of_sku(sku)
     found: list[NearbyStore] = []
-    for store in model.locations.stores:
+    for store in locations.stores:
         balance = balances.get(store.location_id)
         if balance is None or balance.available < min_quantity:
             continue
@@ -129,7 +132,7 @@ async def _cart_candidates(
     near = query.near
     assert near is not None
     candidates: list[tuple[Location, float | None]] = []
-    for store in model.locations.stores:
+    for store in (await model.current_locations()).stores:
         distance = distance_km(near.lat, near.lon, store.latitude, store.longitude)
         if distance <= near.radius_km:
             candidates.append((store, round(distance, 3)))

@@ -47,7 +47,7 @@ from service.domain.errors import (
     UnknownLocation,
     UnknownTransfer,
 )
-from service.domain.ledger import Plan, plan_movements, touched_keys
+from service.domain.ledger import Plan, check_batch, plan_movements, touched_keys
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.idempotency import IdempotencyRepository, fingerprint
@@ -92,6 +92,7 @@ async def apply_movements(
     conn: Connection, command: PostMovements, *, actor: str, idempotency_key: str
 ) -> MovementsPosted:
     """The body of ``post_movements``, inside the caller's transaction."""
+    check_batch(command.movements)
     ledger = LedgerRepository(conn)
     await _check_locations(ledger, command)
     await _check_transfers(ledger, command)
@@ -232,7 +233,10 @@ def decode_cursor(cursor: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not raw.startswith("m"):
             raise ValueError(raw)
-        return int(raw[1:])
+        movement_id = int(raw[1:])
+        if not 0 < movement_id < 2**63:
+            raise ValueError(raw)
+        return movement_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidCursor("cursor is not one this service issued", field="cursor") from None
 
