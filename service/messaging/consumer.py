@@ -47,12 +47,12 @@ def decode(body: bytes) -> Command:
     """Raises PoisonMessage naming why the body is not a command."""
     try:
         return command_decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise PoisonMessage("undecodable", str(exc)) from None
-    except msgspec.ValidationError as exc:
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
         text = str(exc)
         reason = "unknown_type" if "`$.type`" in text else "invalid_message"
         raise PoisonMessage(reason, text) from None
+    except msgspec.DecodeError as exc:
+        raise PoisonMessage("undecodable", str(exc)) from None
 
 
 class CommandConsumer:

@@ -56,6 +56,34 @@ class IdempotencyRepository:
             row["status_code"], row["response"], row["fingerprint"] == request_fingerprint
         )
 
+    async def claim_many(self, scope: str, fingerprints: dict[str, str]) -> dict[str, StoredAnswer]:
+        """Claim every key at once (in key order); return the stored answers of the keys
+        that were taken before. Keys absent from the answer are now owned by this
+        transaction."""
+        keys = sorted(fingerprints)
+        claimed = {
+            r["key"]
+            for r in await self.conn.fetch(
+                Q.claim_many, scope, keys, [fingerprints[k] for k in keys]
+            )
+        }
+        taken = [k for k in keys if k not in claimed]
+        if not taken:
+            return {}
+        rows = await self.conn.fetch(Q.stored_many, scope, taken)
+        return {
+            r["key"]: StoredAnswer(
+                r["status_code"], r["response"], r["fingerprint"] == fingerprints[r["key"]]
+            )
+            for r in rows
+        }
+
+    async def record_many(self, scope: str, answers: dict[str, tuple[int, object]]) -> None:
+        keys = sorted(answers)
+        await self.conn.execute(
+            Q.record_many, scope, keys, [answers[k][0] for k in keys], [answers[k][1] for k in keys]
+        )
+
     async def record(self, scope: str, key: str, status_code: int, response: object) -> None:
         await self.conn.execute(Q.record, scope, key, status_code, response)
 

@@ -16,3 +16,21 @@ UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND
 
 -- name: forget_older_than
 DELETE FROM idempotency_keys WHERE created_at < $1;
+
+-- name: claim_many
+-- The same as claim for many keys at once, in key order (the lock order).
+INSERT INTO idempotency_keys (scope, key, fingerprint)
+SELECT $1, k.key, k.fingerprint
+FROM unnest($2::text[], $3::text[]) AS k (key, fingerprint)
+ORDER BY k.key
+ON CONFLICT (scope, key) DO NOTHING
+RETURNING key;
+
+-- name: stored_many
+SELECT key, fingerprint, status_code, response FROM idempotency_keys
+WHERE scope = $1 AND key = ANY($2::text[]);
+
+-- name: record_many
+UPDATE idempotency_keys AS i SET status_code = r.status_code, response = r.response
+FROM unnest($2::text[], $3::integer[], $4::jsonb[]) AS r (key, status_code, response)
+WHERE i.scope = $1 AND i.key = r.key;

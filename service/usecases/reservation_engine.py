@@ -258,11 +258,11 @@ class Flush:
             if pending.origin.idempotency_key is not None:
                 first.setdefault(pending.origin.idempotency_key, index)
         answered: dict[int, Outcome] = {}
-        for key in sorted(first):
-            origin = self.batch[first[key]].origin
-            stored = await repo.claim_or_stored(MESSAGE_SCOPE, key, origin.fingerprint)
-            if stored is not None:
-                answered.update(self._answers_from_store(key, stored))
+        if not first:
+            return answered
+        fingerprints = {key: self.batch[index].origin.fingerprint for key, index in first.items()}
+        for key, stored in (await repo.claim_many(MESSAGE_SCOPE, fingerprints)).items():
+            answered.update(self._answers_from_store(key, stored))
         return answered
 
     def _answers_from_store(self, key: str, stored: StoredAnswer) -> dict[int, Outcome]:
@@ -420,9 +420,8 @@ class Flush:
             await self.ledger.apply_deltas(self.deltas)
             await self.ledger.balances_changed({d.key for d in self.deltas})
         await OutboxRepository(self.conn).add(self.messages)
-        repo = IdempotencyRepository(self.conn)
-        for key, (status, stored) in sorted(self.answers.items()):
-            await repo.record(MESSAGE_SCOPE, key, status, stored)
+        if self.answers:
+            await IdempotencyRepository(self.conn).record_many(MESSAGE_SCOPE, self.answers)
 
 
 def uuid4_hex() -> str:
