@@ -152,7 +152,7 @@ def decide_create(
         expires_at=now + ttl,
         created_at=now,
         updated_at=now,
-        lines=tuple(Line(x.sku, x.quantity) for x in command.lines),
+        lines=tuple(Line(x.sku, x.quantity) for x in sorted(command.lines, key=lambda x: x.sku)),
     )
     deltas = [
         Delta(

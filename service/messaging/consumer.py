@@ -118,8 +118,16 @@ class CommandConsumer:
                 await asyncio.sleep(RETRY_PAUSE_S)
                 await message.nack(requeue=True)
                 return
-            await message.ack()
+            await self._settle(message)
             self.handled += 1
+
+    async def _settle(self, message: AbstractIncomingMessage) -> None:
+        """Ack after commit. If the channel is gone the broker redelivers the message,
+        which the idempotency record turns into a no-op."""
+        try:
+            await asyncio.wait_for(message.ack(), timeout=5)
+        except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError, RuntimeError) as exc:
+            log.warning("ack_failed_will_be_redelivered", error=type(exc).__name__)
 
     async def _dead_letter(
         self, message: AbstractIncomingMessage, reason: str, detail: str
@@ -145,6 +153,6 @@ class CommandConsumer:
             ),
             routing_key=message.routing_key or "unrouted",
         )
-        await message.ack()
+        await self._settle(message)
         self.dead_lettered += 1
         log.warning("message_dead_lettered", reason=reason, detail=detail[:200])

@@ -37,6 +37,9 @@ log = get_logger(__name__)
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
+    # A concurrent transaction inserted the same new id first (a reservation or a
+    # pickup sent to two replicas at once): the retry reads the committed row.
+    asyncpg.UniqueViolationError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,

@@ -70,7 +70,9 @@ class ReservationRepository:
             [r.updated_at for r in created],
         )
         lines = [
-            (r.location_id, r.reservation_id, x.sku, x.quantity) for r in created for x in r.lines
+            (r.location_id, r.reservation_id, x.sku, x.quantity, x.fulfilled)
+            for r in created
+            for x in r.lines
         ]
         await self.conn.execute(Q.insert_lines, *(list(c) for c in zip(*lines, strict=True)))
 

@@ -38,8 +38,8 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]);
 
 -- name: insert_lines
-INSERT INTO reservation_lines (location_id, reservation_id, sku, quantity)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]);
+INSERT INTO reservation_lines (location_id, reservation_id, sku, quantity, fulfilled)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]);
 
 -- name: update_statuses
 UPDATE reservations AS r SET status = u.status, updated_at = u.updated_at

@@ -30,11 +30,13 @@ retried alone, so one bad request cannot sink its neighbours.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import structlog
 
 from service.contracts.messages import encoder
 from service.contracts.reservations import CreateReservation, ReservationLineIn
@@ -126,6 +128,7 @@ class Origin:
 class Pending:
     step: Step
     origin: Origin
+    log_context: dict[str, object] = field(default_factory=dict)
     future: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -149,8 +152,11 @@ class ReservationEngine:
     async def submit(self, step: Step, origin: Origin) -> Outcome:
         """Decide ``step`` and return its outcome once it is committed."""
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="reservation-engine")
-        pending = Pending(step, origin)
+            # An empty context: the engine must not log with its first caller's request id.
+            self._task = asyncio.create_task(
+                self._run(), name="reservation-engine", context=contextvars.Context()
+            )
+        pending = Pending(step, origin, structlog.contextvars.get_contextvars())
         self._queue.append(pending)
         self._wakeup.set()
         return await pending.future
@@ -183,7 +189,9 @@ class ReservationEngine:
                 for pending in batch:
                     await self._flush([pending])
                 return
-            log.exception("reservation_request_failed", error=type(exc).__name__)
+            log.exception(
+                "reservation_request_failed", error=type(exc).__name__, **batch[0].log_context
+            )
             if not batch[0].future.done():
                 batch[0].future.set_exception(exc)
             return
