@@ -116,7 +116,7 @@ def decide_create(
     existing: ReservationState | None,
     balances: dict[BalanceKey, Balance],
     now: datetime,
-    ttl: timedelta,
+    expires_at: datetime,
 ) -> Decision:
     if existing is not None:
         if existing.fingerprint == fingerprint and existing.location_id == command.location_id:
@@ -149,7 +149,7 @@ def decide_create(
         channel=command.channel,
         external_ref=command.external_ref,
         fingerprint=fingerprint,
-        expires_at=now + ttl,
+        expires_at=expires_at,
         created_at=now,
         updated_at=now,
         lines=tuple(Line(x.sku, x.quantity) for x in sorted(command.lines, key=lambda x: x.sku)),

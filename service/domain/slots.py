@@ -64,8 +64,10 @@ def slots_on(hours: OpeningHours, zone: ZoneInfo, day: date, slot_minutes: int) 
     for interval in getattr(hours, WEEKDAYS[day.weekday()]):
         start, end = _clock(day, interval.opens), _clock(day, interval.closes)
         while start + step <= end:
-            starts_at, ends_at = _utc(start, zone), _utc(start + step, zone)
-            if starts_at is not None and ends_at is not None:
+            starts_at = _utc(start, zone)
+            # An end in the spring-forward gap is the moment the clock jumps.
+            ends_at = (start + step).replace(tzinfo=zone).astimezone(UTC)
+            if starts_at is not None and ends_at > starts_at:
                 found.append(Slot(starts_at, ends_at))
             start += step
     return found

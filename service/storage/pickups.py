@@ -53,6 +53,9 @@ class PickupRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    async def lock_new_id(self, pickup_id: str) -> None:
+        await self.conn.execute(Q.lock_new_id, pickup_id)
+
     async def lock(self, pickup_id: str) -> PickupState | None:
         row = await self.conn.fetchrow(Q.lock_pickup, pickup_id)
         return None if row is None else await self._with_lines(row)

@@ -1,6 +1,11 @@
 -- The pickups aggregate: bookings, their lines, slot capacity, store settings.
 -- Lock order: pickup row, then slot usage rows (sorted), then reservations, then balances.
 
+-- name: lock_new_id
+-- Serialises twin bookings of one new pickup id (a row lock needs a row): the
+-- second waits for the first to commit and then finds its row.
+SELECT pg_advisory_xact_lock(hashtextextended('pickup:' || $1, 0));
+
 -- name: lock_pickup
 SELECT * FROM pickups WHERE pickup_id = $1 FOR UPDATE;
 

@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 
 from service.contracts import messages as m
-from service.contracts.pickups import BookPickup
+from service.contracts.pickups import BookPickup, PickupBooking
 from service.contracts.reservations import CreateReservation
 from service.contracts.stock import PostMovements
 from service.domain.errors import BatchTooLarge, DomainError, InsufficientStock
@@ -22,9 +22,9 @@ from service.storage.database import Database
 from service.storage.idempotency import fingerprint
 from service.storage.pool import Connection
 from service.usecases import pickups
-from service.usecases.message_answers import MESSAGE_SCOPE, Answer, Delivery, handle_once
+from service.usecases.message_answers import MESSAGE_SCOPE, Answer, Delivery, Once, handle_once
 from service.usecases.reservation_engine import Cancel, Fulfil, Origin, ReservationEngine, Step
-from service.usecases.reservations import create_step
+from service.usecases.reservations import create_step, ensure_not_owned_by_pickup
 from service.usecases.stock import apply_movements
 
 __all__ = ["MESSAGE_SCOPE", "Delivery", "handle_command"]
@@ -74,8 +74,10 @@ def step_for(command: ReservationMessage, settings: Settings) -> Step:
                 settings,
             )  # fmt: skip
         case m.ReservationCancelMessage():
+            ensure_not_owned_by_pickup(command.reservation_id)
             return Cancel(command.reservation_id, command.reason)
         case m.ReservationFulfilMessage():
+            ensure_not_owned_by_pickup(command.reservation_id)
             if command.lines is not None:
                 validate_lines(command.lines)
             return Fulfil(command.reservation_id, command.lines)
@@ -113,9 +115,8 @@ async def _stock_movements(
         )  # fmt: skip
 
     return await handle_once(
-        db, key=message.message_id, fingerprint=fingerprint(message), delivery=delivery,
-        apply=apply, refusal=refusal,
-    )  # fmt: skip
+        db, Once(message.message_id, fingerprint(message), delivery, apply, refusal)
+    )
 
 
 def _pickup_refusal(command: str, pickup_id: str, delivery: Delivery, error: DomainError) -> bytes:
@@ -143,16 +144,30 @@ async def _book_pickup(
         booking, created = await pickups.book(
             conn, command, actor=f"amqp:{command.channel}", code_secret=secret
         )
-        at, event_id = _now_and_id()
-        answer = m.PickupBooked(
-            event_id=event_id, occurred_at=at, correlation_id=delivery.correlation_id,
-            pickup=booking.pickup, pickup_code=booking.pickup_code,
-        )  # fmt: skip
-        return (201 if created else 200), m.encoder.encode(answer)
+        return (201 if created else 200), _booked_reply(message, delivery, booking)
 
-    return await handle_once(
-        db, key=message.message_id, fingerprint=fingerprint(message), delivery=delivery, apply=apply,
+    async def replay(conn: Connection, _stored: object) -> bytes:
+        booking, _ = await pickups.book(conn, command, actor="amqp", code_secret=secret)
+        return _booked_reply(message, delivery, booking)
+
+    once = Once(
+        message.message_id, fingerprint(message), delivery, apply,
         refusal=lambda error: _pickup_refusal("pickup.book", message.pickup_id, delivery, error),
+        replay=replay, stored_form=lambda _payload: {"pickup_id": message.pickup_id},
+    )  # fmt: skip
+    return await handle_once(db, once)
+
+
+def _booked_reply(
+    message: m.PickupBookMessage, delivery: Delivery, booking: PickupBooking
+) -> bytes:
+    """The same bytes for the same message every time (the code is never stored)."""
+    event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"pickup.book/{message.message_id}").hex
+    return m.encoder.encode(
+        m.PickupBooked(
+            event_id=event_id, occurred_at=booking.pickup.created_at, correlation_id=delivery.correlation_id,
+            pickup=booking.pickup, pickup_code=booking.pickup_code,
+        )
     )  # fmt: skip
 
 
@@ -168,7 +183,8 @@ async def _cancel_pickup(
         )  # fmt: skip
         return 200, m.encoder.encode(answer)
 
-    return await handle_once(
-        db, key=message.message_id, fingerprint=fingerprint(message), delivery=delivery, apply=apply,
+    once = Once(
+        message.message_id, fingerprint(message), delivery, apply,
         refusal=lambda error: _pickup_refusal("pickup.cancel", message.pickup_id, delivery, error),
     )  # fmt: skip
+    return await handle_once(db, once)

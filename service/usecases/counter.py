@@ -26,6 +26,7 @@ from service.domain.errors import (
     WrongPickupCode,
 )
 from service.domain.pickups import PickupState
+from service.domain.reservations import validate_lines
 from service.storage.database import Database
 from service.storage.locations import LocationRepository
 from service.storage.outbox import OutboxRepository, OutgoingMessage, event
@@ -112,7 +113,7 @@ async def mark_ready(
             )
         ]
         if moves:
-            await decide_in_transaction(conn, moves)
+            await decide_in_transaction(conn, moves, at)
         lines = tuple(
             x if x.source_location_id == state.location_id else replace(x, reservation_id=store_rid)
             for x in state.lines
@@ -181,6 +182,8 @@ async def _hand_over(
     actor: str,
     at: datetime,
 ) -> PickupState:
+    if handed_over is not None:
+        validate_lines(handed_over)
     try:
         taken = rules.collected_quantities(state, handed_over)
     except ValueError as exc:
@@ -196,7 +199,7 @@ async def _hand_over(
         (Fulfil(rid, [x for x in lines if x.quantity > 0]), Origin(actor=actor))
         for rid, lines in sorted(by_reservation.items())
     ]
-    outcomes = await decide_in_transaction(conn, steps)
+    outcomes = await decide_in_transaction(conn, steps, at)
     for outcome in outcomes:
         if outcome.status >= 300:
             raise InvalidTransition(outcome.detail)

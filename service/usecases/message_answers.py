@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from service.domain.errors import DomainError
 from service.domain.reservations import Outcome
 from service.storage.database import Database
-from service.storage.idempotency import IdempotencyRepository
+from service.storage.idempotency import IdempotencyRepository, StoredAnswer
 from service.storage.outbox import OutboxRepository, reply
 from service.storage.pool import Connection
 
@@ -31,25 +31,34 @@ class Delivery:
 
 
 Answer = tuple[int, bytes]  # (status, reply payload)
+Replay = Callable[[Connection, object], Awaitable[bytes]]
 
 
-async def handle_once(
-    db: Database,
-    *,
-    key: str,
-    fingerprint: str,
-    delivery: Delivery,
-    apply: Callable[[Connection], Awaitable[Answer]],
-    refusal: Callable[[DomainError], bytes],
-) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class Once:
+    """How one message is applied and answered."""
+
+    key: str
+    fingerprint: str
+    delivery: Delivery
+    apply: Callable[[Connection], Awaitable[Answer]]
+    refusal: Callable[[DomainError], bytes]
+    # A reply that must not be stored (it holds a pickup code) is stored as
+    # ``stored_form(payload)`` and rebuilt by ``replay``, which gives the same payload.
+    replay: Replay | None = None
+    stored_form: Callable[[bytes], object] | None = None
+
+
+async def handle_once(db: Database, once: Once) -> Outcome:
     """Apply a message once; refusals (DomainError from ``apply``) are answered too."""
 
     async def first(conn: Connection) -> Outcome:
-        again = await _answered_before(conn, key, fingerprint, delivery)
+        again = await _answered_before(conn, once)
         if again is not None:
             return again
-        status, payload = await apply(conn)
-        await _answer(conn, key, status, payload, delivery)
+        status, payload = await once.apply(conn)
+        stored = once.stored_form(payload) if once.stored_form else {"payload": payload.decode()}
+        await _answer(conn, once, status, payload, stored)
         return Outcome(status)
 
     try:
@@ -58,42 +67,48 @@ async def handle_once(
         refused = error
 
     async def refuse(conn: Connection) -> Outcome:
-        again = await _answered_before(conn, key, fingerprint, delivery)
+        again = await _answered_before(conn, once)
         if again is not None:
             return again
-        await _answer(conn, key, 422, refusal(refused), delivery)
+        payload = once.refusal(refused)
+        await _answer(conn, once, 422, payload, {"payload": payload.decode()})
         return Outcome(422, refused.code, refused.detail, field=refused.field)
 
     return await db.run(refuse)
 
 
-async def _answered_before(
-    conn: Connection, key: str, fingerprint: str, delivery: Delivery
-) -> Outcome | None:
-    stored = await IdempotencyRepository(conn).claim_or_stored(MESSAGE_SCOPE, key, fingerprint)
+async def _answered_before(conn: Connection, once: Once) -> Outcome | None:
+    stored = await IdempotencyRepository(conn).claim_or_stored(
+        MESSAGE_SCOPE, once.key, once.fingerprint
+    )
     if stored is None:
         return None
     if not stored.same:
-        return Outcome(409, "message_id_reused", f"message id {key!r} was used for another message")
-    response = stored.response
-    if (
-        delivery.reply_to
-        and isinstance(response, dict)
-        and isinstance(response.get("payload"), str)
-    ):
+        return Outcome(
+            409, "message_id_reused", f"message id {once.key!r} was used for another message"
+        )
+    payload = await _stored_reply(conn, once, stored)
+    if once.delivery.reply_to and payload is not None:
         await OutboxRepository(conn).add(
-            [reply(delivery.reply_to, response["payload"].encode(), delivery.correlation_id)]
+            [reply(once.delivery.reply_to, payload, once.delivery.correlation_id)]
         )
     return Outcome(stored.status_code, "duplicate", "already processed")
 
 
+async def _stored_reply(conn: Connection, once: Once, stored: StoredAnswer) -> bytes | None:
+    response = stored.response
+    if once.replay is not None and stored.status_code < 300:
+        return await once.replay(conn, response)
+    if isinstance(response, dict) and isinstance(response.get("payload"), str):
+        return str(response["payload"]).encode()
+    return None
+
+
 async def _answer(
-    conn: Connection, key: str, status: int, payload: bytes, delivery: Delivery
+    conn: Connection, once: Once, status: int, payload: bytes, stored: object
 ) -> None:
-    if delivery.reply_to:
+    if once.delivery.reply_to:
         await OutboxRepository(conn).add(
-            [reply(delivery.reply_to, payload, delivery.correlation_id)]
+            [reply(once.delivery.reply_to, payload, once.delivery.correlation_id)]
         )
-    await IdempotencyRepository(conn).record(
-        MESSAGE_SCOPE, key, status, {"payload": payload.decode()}
-    )
+    await IdempotencyRepository(conn).record(MESSAGE_SCOPE, once.key, status, stored)

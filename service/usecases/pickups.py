@@ -1,6 +1,8 @@
 """Click-and-collect bookings: book, reschedule, cancel, and the no-show sweep.
 
 Locking story (one READ COMMITTED transaction per command):
+0. a booking first takes a transaction advisory lock on its pickup id, so twin
+   requests for one new pickup queue up and the second finds the first's row;
 1. the pickup row (``FOR UPDATE``; a new pickup id is protected by the unique
    index: a concurrent twin fails on insert and is retried, then sees the row);
 2. the slot capacity rows, sorted by start (``INSERT … ON CONFLICT DO UPDATE``
@@ -101,6 +103,7 @@ async def book(
     request_fingerprint = fingerprint(command)
     at = now or datetime.now(UTC)
     repo = PickupRepository(conn)
+    await repo.lock_new_id(command.pickup_id)
     existing = await repo.lock(command.pickup_id)
     if existing is not None:
         if existing.fingerprint != request_fingerprint:
@@ -256,11 +259,12 @@ async def reserve_cart(
             reservation_id=rid, location_id=location_id, lines=lines, channel=command.channel,
             external_ref=command.pickup_id,
         )  # fmt: skip
-        steps.append(
-            (Create(create, reservation_fingerprint(create), hold_until - now), Origin(actor=actor))
+        step = Create(
+            create, reservation_fingerprint(create), hold_until - now, expires_at=hold_until
         )
+        steps.append((step, Origin(actor=actor)))
         reservation_of.update({x.sku: rid for x in lines})
-    outcomes = await decide_in_transaction(conn, steps)
+    outcomes = await decide_in_transaction(conn, steps, now)
     refused = [o for o in outcomes if o.status >= 300]
     if refused:
         short = [line for o in refused for line in o.short_lines]
@@ -335,6 +339,7 @@ async def cancel(
             (Cancel(rid, reason or "pickup cancelled"), Origin(actor=actor))
             for rid in state.reservation_ids
         ],
+        at,
     )
     cancelled = state.moved("cancelled", at)
     await repo.update(cancelled)
@@ -434,7 +439,7 @@ async def _no_show(conn: Connection, pickup_id: str, at: datetime) -> int:
     if state.status not in ("booked", "ready") or state.hold_until > at:
         return 0
     await decide_in_transaction(
-        conn, [(Expire(rid), Origin(actor="no-show-sweeper")) for rid in state.reservation_ids]
+        conn, [(Expire(rid), Origin(actor="no-show-sweeper")) for rid in state.reservation_ids], at
     )
     gone = state.moved("no_show", at)
     await PickupRepository(conn).update(gone)

@@ -72,6 +72,7 @@ class Create:
     command: CreateReservation
     fingerprint: str
     ttl: timedelta
+    expires_at: datetime | None = None  # an exact expiry (a pickup's hold_until), not now + ttl
 
     @property
     def reservation_id(self) -> str:
@@ -203,7 +204,7 @@ class ReservationEngine:
 
 
 async def decide_in_transaction(
-    conn: Connection, steps: list[tuple[Step, Origin]]
+    conn: Connection, steps: list[tuple[Step, Origin]], now: datetime | None = None
 ) -> list[Outcome]:
     """Decide ``steps`` inside the caller's transaction, without batching.
 
@@ -211,16 +212,16 @@ async def decide_in_transaction(
     the slot's capacity) are locked by the caller first, then these steps lock
     reservations and balances in the usual order, all in one transaction.
     """
-    return await Flush(conn, [Pending(step, origin) for step, origin in steps]).run()
+    return await Flush(conn, [Pending(step, origin) for step, origin in steps], now).run()
 
 
 class Flush:
     """One batch's transaction: claim, lock, decide, write."""
 
-    def __init__(self, conn: Connection, batch: list[Pending]) -> None:
+    def __init__(self, conn: Connection, batch: list[Pending], now: datetime | None = None) -> None:
         self.conn = conn
         self.batch = batch
-        self.now = datetime.now(UTC)
+        self.now = now or datetime.now(UTC)
         self.ledger = LedgerRepository(conn)
         self.repo = ReservationRepository(conn)
         self.balances: dict[BalanceKey, Balance] = {}
@@ -370,8 +371,9 @@ class Flush:
                     field="location_id",
                 )
             )
+        expires_at = step.expires_at or self.now + step.ttl
         return decide_create(
-            step.command, step.fingerprint, existing, self.balances, self.now, step.ttl
+            step.command, step.fingerprint, existing, self.balances, self.now, expires_at
         )
 
     def _take(self, decision: Decision, origin: Origin) -> None:

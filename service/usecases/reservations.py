@@ -38,7 +38,7 @@ class OwnedByPickup(InvalidInput):
 PICKUP_PREFIX = "pickup:"
 
 
-def _not_owned_by_pickup(reservation_id: str) -> None:
+def ensure_not_owned_by_pickup(reservation_id: str) -> None:
     """Pickups own the reservations whose ids start with ``pickup:``; they change only
     through /v1/pickups, so a pickup and its stock never disagree."""
     if reservation_id.startswith(PICKUP_PREFIX):
@@ -50,7 +50,7 @@ def _not_owned_by_pickup(reservation_id: str) -> None:
 
 def create_step(command: CreateReservation, settings: Settings) -> Create:
     """Raises InvalidInput (a SKU twice, a TTL over the maximum), OwnedByPickup."""
-    _not_owned_by_pickup(command.reservation_id)
+    ensure_not_owned_by_pickup(command.reservation_id)
     validate_lines(command.lines)
     ttl = ttl_of(command, settings.reservation_default_ttl_s, settings.reservation_max_ttl_s)
     return Create(command, reservation_fingerprint(command), ttl)
@@ -79,7 +79,7 @@ async def create_reservation(
 async def cancel_reservation(
     engine: ReservationEngine, reservation_id: str, reason: str | None, actor: str
 ) -> Outcome:
-    _not_owned_by_pickup(reservation_id)
+    ensure_not_owned_by_pickup(reservation_id)
     return await engine.submit(Cancel(reservation_id, reason), Origin(actor=actor))
 
 
@@ -89,7 +89,7 @@ async def fulfil_reservation(
     lines: list[ReservationLineIn] | None,
     actor: str,
 ) -> Outcome:
-    _not_owned_by_pickup(reservation_id)
+    ensure_not_owned_by_pickup(reservation_id)
     if lines is not None:
         validate_lines(lines)
     return await engine.submit(Fulfil(reservation_id, lines), Origin(actor=actor))

@@ -117,12 +117,23 @@ def test_no_slot_starts_at_a_local_time_that_spring_forward_skips() -> None:
     assert all(s.ends_at - s.starts_at == timedelta(minutes=30) for s in slots)
 
 
+def test_a_slot_that_ends_where_spring_forward_skips_the_clock_is_still_offered() -> None:
+    # On 2026-03-29 Oslo's clocks jump from 02:00 to 03:00. A store open all night
+    # is open from 01:30 CET until the jump, which is 03:00 CEST: 00:30-01:00 UTC.
+    slots = slots_on(open_every_day(("00:00", "24:00")), OSLO, date(2026, 3, 29), 30)
+    spans = {(s.starts_at, s.ends_at) for s in slots}
+    assert (
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+    ) in spans
+
+
 def test_the_repeated_hour_of_fall_back_offers_each_local_start_once() -> None:
     slots = slots_on(open_every_day(("00:00", "24:00")), OSLO, date(2026, 10, 25), 30)
     starts = local_starts(slots)
     assert starts.count("02:00") == 1
     assert starts.count("02:30") == 1
-    assert len(set(s.starts_at for s in slots)) == len(slots)
+    assert len({s.starts_at for s in slots}) == len(slots)
 
 
 def test_local_today_is_the_date_on_the_stores_wall_clock() -> None:
