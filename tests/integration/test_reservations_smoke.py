@@ -15,7 +15,11 @@ async def stock(client: httpx.AsyncClient, location: str, sku: str, quantity: in
     assert r.status_code in (200, 201)
     r = await client.post(
         "/v1/stock/movements",
-        json={"movements": [{"kind": "receipt", "sku": sku, "location_id": location, "quantity": quantity}]},
+        json={
+            "movements": [
+                {"kind": "receipt", "sku": sku, "location_id": location, "quantity": quantity}
+            ]
+        },
         headers={"Idempotency-Key": f"stock-{location}-{sku}"},
     )
     assert r.status_code == 200, r.text
@@ -29,7 +33,11 @@ async def test_n_concurrent_reservations_for_k_units_confirm_exactly_k(
         *(
             client.post(
                 "/v1/reservations",
-                json={"reservation_id": f"r{i}", "location_id": "ST-A", "lines": [{"sku": "HOT", "quantity": 1}]},
+                json={
+                    "reservation_id": f"r{i}",
+                    "location_id": "ST-A",
+                    "lines": [{"sku": "HOT", "quantity": 1}],
+                },
             )
             for i in range(50)
         )
