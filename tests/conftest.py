@@ -63,7 +63,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = await create_pool(database_url, min_size=2, max_size=40)
+    pool = await create_pool(database_url, min_size=2, max_size=25)
     yield pool
     await pool.close()
 

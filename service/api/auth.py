@@ -64,7 +64,10 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 def requires(permission: str, *, at_path_location: bool = True) -> Guard:
     """A guard: the caller must hold ``permission`` (at the path's ``location_id``)."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    # async: Litestar runs a sync guard in a worker thread, which costs on every request.
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+    ) -> None:
         location_id = connection.path_params.get("location_id") if at_path_location else None
         principal_of(connection).require(permission, location_id)
 
@@ -76,7 +79,9 @@ def requires_somewhere(permission: str) -> Guard:
     """A guard for routes whose location is known only once the record is loaded
     (``/v1/pickups/{pickup_id}``): the use case then checks the location."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+    ) -> None:
         principal = principal_of(connection)
         if not principal.may_somewhere(permission):
             raise Forbidden(f"a {principal.role} key may not {permission}")

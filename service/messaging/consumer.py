@@ -26,6 +26,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from service.contracts.messages import Command, command_decoder
 from service.domain.errors import InvalidInput
 from service.logging import get_logger
+from service.messaging.acks import AckWindow
 from service.messaging.topology import Topology
 from service.settings import Settings
 from service.storage.database import Database
@@ -68,6 +69,10 @@ class CommandConsumer:
         self._tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.consumer_concurrency)
+        self._acks = AckWindow()
+        self._ack_channel: object = None  # the channel the window's tags belong to
+        self._ack_upto = 0
+        self._ack_task: asyncio.Task[None] | None = None
         self.handled = 0
         self.dead_lettered = 0
 
@@ -82,8 +87,11 @@ class CommandConsumer:
             self._tag = None
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace_s)
+        if self._ack_task is not None:
+            await asyncio.wait([self._ack_task], timeout=grace_s)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._track(message)  # before any await: tags enter the window in delivery order
         await self._slots.acquire()
         task = asyncio.create_task(self._handle(message))
         self._in_flight.add(task)
@@ -116,18 +124,50 @@ class CommandConsumer:
             except Exception as exc:  # a transient fault that outlived its retries
                 log.warning("command_failed_will_retry", error=type(exc).__name__, detail=str(exc))
                 await asyncio.sleep(RETRY_PAUSE_S)
-                await message.nack(requeue=True)
+                await self._nack(message)
                 return
             await self._settle(message)
             self.handled += 1
 
-    async def _settle(self, message: AbstractIncomingMessage) -> None:
-        """Ack after commit. If the channel is gone the broker redelivers the message,
-        which the idempotency record turns into a no-op."""
+    # -- acknowledgements: after commit, batched ------------------------------
+
+    async def _nack(self, message: AbstractIncomingMessage) -> None:
         try:
-            await asyncio.wait_for(message.ack(), timeout=5)
-        except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError, RuntimeError) as exc:
-            log.warning("ack_failed_will_be_redelivered", error=type(exc).__name__)
+            await message.nack(requeue=True)
+        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            log.warning("nack_failed_will_be_redelivered", error=type(exc).__name__)
+        await self._settle(message, ack=False)
+
+    def _track(self, message: AbstractIncomingMessage) -> None:
+        if message.channel is not self._ack_channel:  # a new (or reopened) channel
+            self._ack_channel, self._acks, self._ack_upto = message.channel, AckWindow(), 0
+        self._acks.delivered(message.delivery_tag or 0)
+
+    async def _settle(self, message: AbstractIncomingMessage, *, ack: bool = True) -> None:
+        """The message is committed (or dead-lettered, or nacked on its own): ack it,
+        together with every earlier one already settled, in one ``multiple`` ack sent
+        once this burst of settlements is over. A message of a channel that has since
+        been closed is not acked: the broker redelivers it, and the idempotency record
+        turns that into a no-op."""
+        if message.channel is not self._ack_channel:
+            return
+        upto = self._acks.settle(message.delivery_tag or 0, ack=ack)
+        if upto is None:
+            return
+        self._ack_upto = max(self._ack_upto, upto)
+        if self._ack_task is None or self._ack_task.done():
+            self._ack_task = asyncio.create_task(self._send_acks())
+
+    async def _send_acks(self) -> None:
+        await asyncio.sleep(0)  # let the rest of this batch settle first
+        channel = self._ack_channel
+        while self._ack_upto and channel is self._ack_channel:
+            upto, self._ack_upto = self._ack_upto, 0
+            try:
+                await channel.basic_ack(upto, multiple=True)  # type: ignore[attr-defined]
+            except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+                log.warning("ack_failed_will_be_redelivered", error=type(exc).__name__)
+                return
 
     async def _dead_letter(
         self, message: AbstractIncomingMessage, reason: str, detail: str

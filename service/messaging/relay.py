@@ -70,6 +70,7 @@ class OutboxRelay:
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
             routing_key=message.routing_key,
+            mandatory=False,  # an event nobody subscribed to is not an error
         )
 
     async def _exchange(self, name: str) -> AbstractExchange:

@@ -20,6 +20,7 @@ from service.usecases.expiry import announce_availability_changes, expire_due
 from service.usecases.pickups import mark_no_shows
 
 log = get_logger(__name__)
+AVAILABILITY_CLAIM = 20_000  # change rows turned into events per window (one event per balance)
 
 
 class Worker:
@@ -46,16 +47,16 @@ class Worker:
         self._tasks = [
             asyncio.create_task(self.relay.run_forever(), name="outbox-relay"),
             asyncio.create_task(
-                every(settings.sweep_interval_s, lambda: expire_due(rt.db, rt.engine, settings.sweep_batch), "expiry_sweep"),
+                every(settings.sweep_interval_s, lambda: expire_due(rt.db, rt.engine, settings.sweep_batch), "expiry_sweep", settings.sweep_batch),
                 name="expiry-sweeper",
             ),
             asyncio.create_task(
-                every(settings.sweep_interval_s, lambda: mark_no_shows(rt.db, settings.pickup_sweep_batch), "pickup_no_shows"),
+                every(settings.sweep_interval_s, lambda: mark_no_shows(rt.db, settings.pickup_sweep_batch), "pickup_no_shows", settings.pickup_sweep_batch),
                 name="no-show-sweeper",
             ),
             asyncio.create_task(
                 every(settings.availability_event_window_s,
-                      lambda: announce_availability_changes(rt.db, settings.relay_batch), "availability_events"),
+                      lambda: announce_availability_changes(rt.db, AVAILABILITY_CLAIM), "availability_events"),
                 name="availability-events",
             ),
         ]  # fmt: skip
@@ -79,13 +80,17 @@ class Worker:
         log.info("worker_stopped")
 
 
-async def every(interval_s: float, job: Callable[[], Awaitable[int]], name: str) -> None:
-    """Run ``job`` every ``interval_s`` (at once again while it finds full batches)."""
+async def every(
+    interval_s: float, job: Callable[[], Awaitable[int]], name: str, full: int | None = None
+) -> None:
+    """Run ``job`` every ``interval_s``; at once again while it returns ``full`` (a
+    whole batch, so more is waiting)."""
     while True:
         try:
             done = await job()
             if done:
                 log.info(name, count=done)
+            if full is not None and done >= full:
                 continue
         except Exception as exc:
             log.warning(f"{name}_failed", error=type(exc).__name__, detail=str(exc))

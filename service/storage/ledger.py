@@ -121,7 +121,7 @@ class LedgerRepository:
         """Mark for availability.changed events and tell the replicas' caches."""
         ordered = sorted(keys)
         await self.conn.execute(
-            Q.mark_availability_dirty, [k[0] for k in ordered], [k[1] for k in ordered]
+            Q.log_availability_changes, [k[0] for k in ordered], [k[1] for k in ordered]
         )
         await self.notify_changed({k[1] for k in ordered})
 
@@ -133,9 +133,9 @@ class LedgerRepository:
         )
         return {(r["location_id"], r["sku"]): balance_from_row(r) for r in rows}
 
-    async def take_dirty_availability(self, limit: int) -> list[tuple[Balance, int]]:
+    async def take_availability_changes(self, limit: int) -> list[tuple[Balance, int]]:
         """Claim availability marks: (current balance, low_stock_threshold) per mark."""
-        rows = await self.conn.fetch(Q.take_dirty_availability, limit)
+        rows = await self.conn.fetch(Q.take_availability_changes, limit)
         return [(balance_from_row(r), r["low_stock_threshold"]) for r in rows]
 
     async def notify_changed(self, skus: Iterable[str]) -> None:

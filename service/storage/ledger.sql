@@ -116,26 +116,27 @@ JOIN unnest($1::text[], $2::text[]) AS k (location_id, sku)
 ORDER BY b.location_id, b.sku
 FOR UPDATE OF b;
 
--- name: mark_availability_dirty
-INSERT INTO availability_dirty (location_id, sku)
-SELECT * FROM unnest($1::text[], $2::text[]) AS k (location_id, sku)
-ORDER BY 1, 2
-ON CONFLICT (location_id, sku) DO UPDATE SET marked_at = now();
+-- name: log_availability_changes
+-- Append only: a writer never waits here (see migrations/0004).
+INSERT INTO availability_changes (location_id, sku)
+SELECT * FROM unnest($1::text[], $2::text[]);
 
--- name: take_dirty_availability
--- Claim (and delete) up to $1 marks with their current figures; the caller turns
--- them into availability.changed events in the same transaction.
+-- name: take_availability_changes
+-- Claim (and delete) up to $1 marks; one row per balance with its current figures.
+-- The caller turns them into availability.changed events in the same transaction.
 WITH taken AS (
-    DELETE FROM availability_dirty
-    WHERE (location_id, sku) IN (
-        SELECT location_id, sku FROM availability_dirty
-        ORDER BY location_id, sku LIMIT $1 FOR UPDATE SKIP LOCKED)
+    DELETE FROM availability_changes
+    WHERE change_id IN (
+        SELECT change_id FROM availability_changes
+        ORDER BY change_id LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING location_id, sku
+), keys AS (
+    SELECT DISTINCT location_id, sku FROM taken
 )
-SELECT t.location_id, t.sku, coalesce(b.on_hand, 0) AS on_hand,
+SELECT k.location_id, k.sku, coalesce(b.on_hand, 0) AS on_hand,
     coalesce(b.reserved, 0) AS reserved, coalesce(b.incoming, 0) AS incoming,
     coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock,
     l.low_stock_threshold
-FROM taken t
+FROM keys k
 JOIN locations l USING (location_id)
 LEFT JOIN balances b USING (location_id, sku);

@@ -39,7 +39,7 @@ async def announce_availability_changes(db: Database, limit: int) -> int:
     is deleted only with its event in the outbox."""
 
     async def work(conn: Connection) -> int:
-        marks = await LedgerRepository(conn).take_dirty_availability(limit)
+        marks = await LedgerRepository(conn).take_availability_changes(limit)
         now = datetime.now(UTC)
         messages = []
         for balance, threshold in marks:

@@ -38,12 +38,13 @@ async def list_slots(
         last = last or today + timedelta(days=slot_rules.horizon_days)
         if last < first or (last - first).days > 92:
             raise InvalidInput("'to' must be on or after 'from', at most 92 days later", field="to")
+        bookable_until = at + timedelta(days=slot_rules.horizon_days)
         slots = [
             s
             for s in slots_between(
                 store.opening_hours, store.timezone, first, last, slot_rules.slot_minutes
             )
-            if s.ends_at > at
+            if s.ends_at > at and s.starts_at <= bookable_until
         ]
         used = (
             await repo.usage_between(location_id, slots[0].starts_at, slots[-1].ends_at)
