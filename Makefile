@@ -47,8 +47,8 @@ test: lint typecheck browser ## lint, type-check and run the whole test suite (r
 proto: install ## regenerate proto/ (JSON Schema, AsyncAPI, golden examples) from the message structs
 	$(BIN)/python -m service.messaging.proto_gen
 
-bench: install ## run the benchmark suite (see bench/README.md)
-	bash bench/run.sh
+bench: install ## run the benchmark suite (see bench/README.md; ARGS="--quick" for a short run)
+	bash bench/run.sh $(ARGS)
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,82 @@
+"""What every scenario of a run shares: options, processes, addresses, the service."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import catalogue as cat
+from bench.options import AMQP_BASE, DATABASE, HOST, POSTGRES_BASE, VHOST, Options
+from bench.procs import Processes, clean_env, free_port, python, wait_http_ok
+from bench.report import Row
+from bench.seed import token
+
+PICKUP_CODE_SECRET = "bench-pickup-code-secret-not-for-production"
+
+
+@dataclass
+class Context:
+    options: Options
+    procs: Processes
+    work_dir: Path
+    run_id: str
+    nskus: int = 0
+    rows: list[Row] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    service: asyncio.subprocess.Process | None = None
+    service_url: str = ""
+
+    @property
+    def dsn(self) -> str:
+        return f"{POSTGRES_BASE}/{DATABASE}"
+
+    @property
+    def amqp_url(self) -> str:
+        return f"{AMQP_BASE}/{VHOST}"
+
+    def env(self, *, workers_in_process: bool = True) -> dict[str, str]:
+        """The service's environment, as production would set it."""
+        return clean_env(
+            {
+                "INVENTORY_DATABASE_URL": self.dsn,
+                "INVENTORY_AMQP_URL": self.amqp_url,
+                "INVENTORY_ENVIRONMENT": "production",
+                "INVENTORY_LOG_LEVEL": "warning",
+                "INVENTORY_HTTP_WORKERS": str(self.options.workers),
+                "INVENTORY_RUN_WORKERS_IN_PROCESS": "true" if workers_in_process else "false",
+                "INVENTORY_PICKUP_CODE_SECRET": PICKUP_CODE_SECRET,
+            }
+        )
+
+    def wrk_args(self, key_id: str, **extra: object) -> dict[str, object]:
+        return {"token": token(key_id), "skus": self.nskus, **cat.lua_args(), **extra}
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        latency = f" p50 {row.p50_ms} ms p99 {row.p99_ms} ms" if row.p50_ms is not None else ""
+        note = f"  {row.note}" if row.note else ""
+        print(
+            f"  {row.title}: {row.rate or 0:,.1f}/s{latency} errors {row.errors}{note}", flush=True
+        )
+        return row
+
+    async def start_service(self) -> str:
+        """``inventory serve`` as production runs it; returns its base URL once ready."""
+        await self.stop_service()
+        port = free_port()
+        self.service = await self.procs.start(
+            "service",
+            [python(), "-m", "service", "serve", "--host", HOST, "--port", str(port)],
+            self.env(workers_in_process=True),
+        )
+        self.service_url = f"http://{HOST}:{port}"
+        await wait_http_ok(f"{self.service_url}/health/ready", self.service)
+        return self.service_url
+
+    async def stop_service(self) -> None:
+        if self.service is not None:
+            await self.procs.stop(self.service)
+            self.service = None

@@ -1,0 +1,92 @@
+"""Reservations by message (spread and hot) and the broker ceiling, on the same number
+of pre-published messages. The HTTP service is stopped first: nothing may consume
+while the messages are published."""
+
+from __future__ import annotations
+
+from bench import exactness, messages
+from bench.context import Context
+from bench.report import Row
+from bench.seed import hot_balance
+from service.messaging.topology import COMMANDS_QUEUE
+
+PREFETCH = 256  # the service's INVENTORY_CONSUMER_PREFETCH default
+
+
+async def message_scenarios(ctx: Context) -> None:
+    await ctx.stop_service()
+    for kind in ("spread", "hot"):
+        await drain_scenario(ctx, kind)
+    await broker(ctx)
+
+
+async def drain_scenario(ctx: Context, kind: str) -> Row:
+    count = ctx.options.messages
+    hot = hot_balance() if kind == "hot" else None
+    where = f"one hot SKU ({hot[1]} at {hot[0]})" if hot else "spread over the catalogue"
+    print(f"- reservations by message, {where}: publish {count:,}, then drain", flush=True)
+    prefix = f"bm-{kind}-{ctx.run_id}"
+    batch = messages.reservation_messages(prefix, count, ctx.nskus, hot)
+    published = await messages.publish(ctx.amqp_url, batch)
+    waiting = (await messages.queue_depths(ctx.amqp_url, [COMMANDS_QUEUE]))[COMMANDS_QUEUE]
+    drain = await messages.drain_with_worker(
+        ctx.procs, ctx.env(workers_in_process=False), ctx.dsn, ctx.amqp_url, prefix, count
+    )
+    row = ctx.add(
+        Row(
+            key=f"messages.{kind}",
+            title=f"reservations by message, {kind}: drain",
+            rate=round(drain.rate, 1),
+            errors=(count - drain.decided) + drain.dead_lettered,
+            ok=drain.confirmed,
+            rejected=drain.decided - drain.confirmed,
+            details={
+                "messages": count,
+                "published_per_s": round(published, 1),
+                "waiting_before_drain": waiting,
+                "drain_s": round(drain.seconds, 3),
+                "left_in_queue": drain.left_in_queue,
+                "dead_lettered": drain.dead_lettered,
+            },
+        )
+    )
+    result = await exactness.check(
+        ctx.dsn,
+        ctx.procs,
+        ctx.env(),
+        rows_sql="SELECT count(*) FROM reservations WHERE reservation_id LIKE $1",
+        rows_args=(f"{prefix}-%",),
+        answered=drain.confirmed,
+        in_flight=0,
+    )
+    if waiting != count:
+        result.problems.append(f"{waiting} messages waited in the queue, {count} were published")
+    if drain.left_in_queue:
+        result.problems.append(f"{drain.left_in_queue} messages left in the queue")
+    row.exact = result.ok
+    row.note = exactness.summary(result)
+    row.details["exactness"] = {"rows": result.rows, "problems": result.problems}
+    print(f"    {row.note}", flush=True)
+    return row
+
+
+async def broker(ctx: Context) -> None:
+    count = ctx.options.messages
+    print(
+        f"- broker ceiling: decode and ack {count:,} pre-published messages, prefetch {PREFETCH}",
+        flush=True,
+    )
+    batch = messages.reservation_messages(f"bc-{ctx.run_id}", count, ctx.nskus, hot_balance())
+    rate, consumed, seconds = await messages.broker_ceiling(
+        ctx.procs, ctx.amqp_url, batch, PREFETCH
+    )
+    ctx.add(
+        Row(
+            key="ceiling.broker",
+            title="ceiling: broker (decode + ack)",
+            rate=round(rate, 1),
+            errors=count - consumed,
+            ok=consumed,
+            details={"messages": count, "drain_s": seconds, "prefetch": PREFETCH},
+        )
+    )
