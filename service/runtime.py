@@ -24,6 +24,7 @@ class Runtime:
     engine: ReservationEngine
     keys: KeyCache
     outbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
+    warming: asyncio.Task[int] | None = None
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -42,9 +43,14 @@ class Runtime:
         feed.subscribe(OUTBOX_CHANNEL, lambda _payload: runtime.outbox_signal.set())
         await feed.start()
         await read_model.start()
+        if settings.availability_cache_warm:
+            runtime.warming = asyncio.create_task(read_model.balances.warm(), name="cache-warm")
         return runtime
 
     async def stop(self) -> None:
+        if self.warming is not None:
+            self.warming.cancel()
+            await asyncio.gather(self.warming, return_exceptions=True)
         await self.engine.stop()
         await self.feed.stop()
         await self.pool.close()

@@ -53,6 +53,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     pickup_sweep_batch: PositiveInt = 200
     # Availability cache: how many SKUs the in-process read model keeps.
     availability_cache_skus: PositiveInt = 100_000
+    availability_cache_warm: bool = True  # load every SKU's balances in the background at start
 
 
 class SettingsError(Exception):

@@ -200,6 +200,9 @@ class LedgerRepository:
     async def balances_of_skus(self, skus: Sequence[str]) -> list[Balance]:
         return [balance_from_row(r) for r in await self.conn.fetch(Q.balances_of_skus, list(skus))]
 
+    async def skus_after(self, after: str, limit: int) -> list[str]:
+        return [r["sku"] for r in await self.conn.fetch(Q.skus_after, after, limit)]
+
     async def set_safety_stock(self, location_id: str, sku: str, value: int | None) -> Balance:
         row = await self.conn.fetchrow(Q.set_safety_stock, location_id, sku, value)
         assert row is not None

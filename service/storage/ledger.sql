@@ -75,6 +75,9 @@ SELECT b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
 FROM balances b JOIN locations l USING (location_id)
 WHERE b.sku = ANY($1::text[]);
 
+-- name: skus_after
+SELECT DISTINCT sku FROM balances WHERE sku > $1 ORDER BY sku LIMIT $2;
+
 -- name: set_safety_stock
 INSERT INTO balances AS b (location_id, sku, safety_stock)
 VALUES ($1, $2, $3)

@@ -75,6 +75,21 @@ class BalanceCache:
             found.update(await self._load(missing))
         return found
 
+    async def warm(self, chunk: int = 1000) -> int:
+        """Load every SKU's balances (up to capacity), a chunk at a time, so that the
+        first reads do not all go to the database; returns how many SKUs. Safe
+        while writes go on: each chunk is an ordinary read-through load."""
+        after, loaded = "", 0
+        while self.live and loaded + chunk <= self.capacity:
+            async with self.db.connection() as conn:
+                skus = await LedgerRepository(conn).skus_after(after, chunk)
+            if not skus:
+                break
+            await self._load(skus)
+            loaded += len(skus)
+            after = skus[-1]
+        return loaded
+
     def invalidate(self, payload: str) -> None:
         if payload == RESET:
             self.clear()
