@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default=None, help="address to bind (INVENTORY_HOST)")
-    serve.add_argument("--port", type=int, default=None, help="port to bind (INVENTORY_PORT)")
+    serve.add_argument("--port", type=_port, default=None, help="port to bind (INVENTORY_PORT)")
     serve.set_defaults(handler=_serve)
 
     worker = commands.add_parser(
@@ -79,18 +79,50 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError("a port is a number from 1 to 65535")
+    return int(text)
+
+
 def _run(work: Awaitable[int]) -> int:
+    """Run a command; any failure is one line on stderr and exit status 1."""
     try:
         return asyncio.run(work)  # type: ignore[arg-type]
-    except (OSError, migrations.MigrationError) as exc:
-        print(f"inventory: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        print(f"inventory: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1
+
+
+async def _preflight(settings: Settings) -> int:
+    """Fail fast, in one line, when what ``serve`` needs is not there."""
+    import aio_pika
+
+    conn = await connect(settings.database_url)
+    try:
+        pending = await migrations.pending(conn)
+    finally:
+        await conn.close()
+    if pending:
+        print(
+            f"inventory: migrations not applied: {', '.join(pending)} (run inventory migrate)",
+            file=sys.stderr,
+        )
+        return 1
+    if settings.run_workers_in_process:
+        broker = await aio_pika.connect(settings.amqp_url, timeout=10)
+        await broker.close()
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
+    if _run(_preflight(settings)):
+        return 1
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"inventory: serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
@@ -103,6 +135,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=settings.http_workers,
         loop=Loops.uvloop,
         log_access=False,
+        # granian's own lines go through the root logger, so production logs stay JSON
+        log_dictconfig={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {},
+            "handlers": {},
+            "loggers": {
+                "_granian": {"handlers": [], "propagate": True},
+                "granian.access": {"handlers": [], "propagate": True},
+            },
+        },
     ).serve()
     return 0
 
@@ -146,10 +189,11 @@ async def _migrate(settings: Settings) -> int:
 
 async def _seed(settings: Settings, *, if_empty: bool) -> int:
     from service.demo import seed_demo
+    from service.usecases.locations import any_locations
 
     pool = await create_pool(settings.database_url)
     try:
-        if if_empty and await pool.fetchval("SELECT count(*) FROM locations"):
+        if if_empty and await any_locations(Database(pool)):
             print("inventory: locations exist already; demo data not loaded")
             return 0
         movements = await seed_demo(Database(pool))
@@ -228,24 +272,19 @@ async def _keys_demo(settings: Settings) -> int:
 
 
 async def _verify(settings: Settings) -> int:
-    from service.storage.ledger import LedgerRepository
+    from service.usecases.verify import verify_ledger
 
-    conn = await connect(settings.database_url)
-    try:
-        mismatches = await LedgerRepository(conn).ledger_mismatches()
-    finally:
-        await conn.close()
-    if not mismatches:
-        print("inventory: ledger verified: every balance equals the sum of its movements")
-        return 0
-    for row in mismatches:
-        print(
-            f"MISMATCH {row['location_id']} {row['sku']}: "
-            f"on_hand {row['on_hand']} vs {row['movements_on_hand']}, "
-            f"reserved {row['reserved']} vs {row['movements_reserved']}, "
-            f"incoming {row['incoming']} vs {row['movements_incoming']}"
-        )
-    print(
-        f"inventory: ledger does NOT verify: {len(mismatches)} balance(s) differ", file=sys.stderr
-    )
-    return 1
+    async def work(db: Database) -> int:
+        problems = await verify_ledger(db)
+        if not problems:
+            print(
+                "inventory: ledger verified: every balance equals the sum of its movements "
+                "and reserved equals its active reservations"
+            )
+            return 0
+        for line in problems:
+            print(line)
+        print(f"inventory: ledger does NOT verify: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+
+    return await _with_db(settings, work)

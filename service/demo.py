@@ -8,8 +8,8 @@ import random
 from service.contracts.locations import LocationIn, OpeningHours, OpeningInterval
 from service.contracts.stock import Movement, PostMovements, Receipt, Sale
 from service.domain.access import Role
-from service.storage.api_keys import ApiKeyRepository
 from service.storage.database import Database
+from service.usecases.keys import ensure_keys
 from service.usecases.locations import put_location
 from service.usecases.stock import post_movements
 
@@ -122,10 +122,9 @@ def demo_token(key_id: str) -> str:
 
 async def ensure_demo_keys(db: Database) -> list[tuple[str, Role, str]]:
     """Create the demo keys if missing; returns (name, role, token) per key."""
-    async with db.transaction() as conn:
-        repo = ApiKeyRepository(conn)
-        for key_id, name, role, locations in DEMO_KEYS:
-            await repo.insert(key_id, name, role, locations, DEMO_SECRET)
+    await ensure_keys(
+        db, [(kid, name, role, where, DEMO_SECRET) for kid, name, role, where in DEMO_KEYS]
+    )
     return [(name, role, demo_token(key_id)) for key_id, name, role, _ in DEMO_KEYS]
 
 

@@ -10,12 +10,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
-from service.api.auth import AuthMiddleware
 from service.api.availability import AvailabilityController
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.health import live, ready
 from service.api.locations import LocationController
-from service.api.middleware import RequestContextMiddleware
+from service.api.middleware import EdgeMiddleware
 from service.api.openapi import docs_assets, openapi_config
 from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
@@ -65,10 +64,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(
-                RequestContextMiddleware, access_log=settings.environment == "development"
-            ),
-            AuthMiddleware,
+            DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development")
         ],
         openapi_config=openapi_config(version("inventory-service")),
         request_max_body_size=settings.max_body_bytes,

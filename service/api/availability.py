@@ -26,7 +26,7 @@ class AvailabilityController(Controller):
     path = "/v1/availability"
     tags = ["availability"]
 
-    @get("/{sku:str}", guards=[requires("availability.read")], responses=problems(400, 401, 403))
+    @get("/{sku:str}", opt=requires("availability.read"), responses=problems(400, 401, 403))
     async def sku_availability(
         self,
         state: State,
@@ -38,7 +38,7 @@ class AvailabilityController(Controller):
 
     @get(
         "/{sku:str}/locations/{location_id:str}",
-        guards=[requires("availability.read")],
+        opt=requires("availability.read"),
         responses=problems(400, 401, 403, 404),
     )
     async def location_availability(
@@ -49,7 +49,7 @@ class AvailabilityController(Controller):
 
     @get(
         "/{sku:str}/nearby",
-        guards=[requires("availability.read")],
+        opt=requires("availability.read"),
         responses=problems(400, 401, 403),
     )
     async def nearby(
@@ -76,7 +76,7 @@ class AvailabilityController(Controller):
     @post(
         "/query",
         status_code=200,
-        guards=[requires("availability.read")],
+        opt=requires("availability.read"),
         responses=problems(400, 401, 403, 404, 422),
     )
     async def cart(self, state: State, data: JSONBody[CartQuery]) -> CartAvailability:

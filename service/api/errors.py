@@ -130,16 +130,16 @@ def validation_error_handler(
     )
 
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
 def _field(item: dict[str, Any]) -> str | None:
     """The client's name for the offending field (never the handler's ``data``)."""
     key = str(item.get("key", ""))
     parent = "" if key in ("", "data") else key
-    unknown = _UNKNOWN_FIELD.search(str(item.get("message", "")))
-    if unknown:
-        return f"{parent}.{unknown[1]}" if parent else unknown[1]
+    named = _NAMED_FIELD.search(str(item.get("message", "")))
+    if named:
+        return f"{parent}.{named[1]}" if parent else named[1]
     return parent or None
 
 
@@ -172,7 +172,14 @@ def internal_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> 
     )
 
 
+def undecodable_body_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Invalid UTF-8 or absurdly deep nesting in a JSON body."""
+    return problem(400, "malformed_json", f"the body is not valid JSON: {type(exc).__name__}")
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    UnicodeDecodeError: undecodable_body_handler,
+    RecursionError: undecodable_body_handler,
     domain.DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,

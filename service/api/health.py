@@ -7,7 +7,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 
 from service.api.context import runtime
-from service.storage import migrations
+from service.usecases.health import readiness
 
 
 class Health(msgspec.Struct):
@@ -24,15 +24,7 @@ def live() -> Health:
 @get("/health/ready", tags=["health"], responses={})
 async def ready(state: State) -> Response[Health]:
     """The database answers and every migration is applied (503 otherwise)."""
-    checks: dict[str, str] = {}
-    try:
-        async with runtime(state).db.connection() as conn:
-            pending = await migrations.pending(conn)
-        checks["database"] = "ok"
-        checks["migrations"] = "ok" if not pending else f"pending: {', '.join(pending)}"
-    except Exception as exc:
-        checks.setdefault("database", f"error: {type(exc).__name__}")
+    checks = await readiness(runtime(state).db)
     healthy = all(v == "ok" for v in checks.values()) and "migrations" in checks
-    return Response(
-        Health("ok" if healthy else "unavailable", checks), status_code=200 if healthy else 503
-    )
+    status = 200 if healthy else 503
+    return Response(Health("ok" if healthy else "unavailable", checks), status_code=status)

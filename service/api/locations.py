@@ -23,7 +23,7 @@ class LocationController(Controller):
     @put(
         "/{location_id:str}",
         status_code=200,
-        guards=[requires("locations.write", at_path_location=False)],
+        opt=requires("locations.write", at_path_location=False),
         responses=problems(400, 401, 403, 422),
     )
     async def put_location(
@@ -33,7 +33,7 @@ class LocationController(Controller):
         location, created = await locations.put_location(runtime(state).db, location_id, data)
         return Response(location, status_code=201 if created else 200)
 
-    @get("/", guards=[requires("locations.read")], responses=problems(400, 401, 403))
+    @get("/", opt=requires("locations.read"), responses=problems(400, 401, 403))
     async def list_locations(
         self,
         state: State,
@@ -44,7 +44,7 @@ class LocationController(Controller):
 
     @get(
         "/{location_id:str}",
-        guards=[requires("locations.read", at_path_location=False)],
+        opt=requires("locations.read", at_path_location=False),
         responses=problems(400, 401, 403, 404),
     )
     async def get_location(self, state: State, location_id: LocationIdPath) -> Location:

@@ -61,6 +61,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
             )
         ],
         path="/schema",
+        security=[{"apiKey": []}],
     )
 
 

@@ -23,7 +23,7 @@ SkuPath = Annotated[
 IdPath = Annotated[
     str,
     PathParameter(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
         description="An identifier chosen by the client.",
     ),
 ]

@@ -29,7 +29,7 @@ from service.contracts.reservations import ReservationLineIn
 from service.contracts.stock import MovementsPosted
 from service.domain.errors import InvalidInput
 from service.domain.reservations import validate_lines
-from service.usecases import counter, pickups, slots
+from service.usecases import counter, pickup_changes, pickups, slots
 
 Req = Request[Any, Any, Any]
 LineParam = Annotated[
@@ -60,7 +60,7 @@ class StorePickupController(Controller):
 
     @get(
         "/pickup-slots",
-        guards=[requires("slots.read")],
+        opt=requires("slots.read"),
         responses=problems(400, 401, 403, 404, 422),
     )
     async def pickup_slots(
@@ -79,16 +79,14 @@ class StorePickupController(Controller):
         where each line comes from."""
         return await slots.list_slots(runtime(state).db, location_id, from_, to, parse_lines(line))
 
-    @get(
-        "/pickup-settings", guards=[requires("slots.read")], responses=problems(400, 401, 403, 404)
-    )
+    @get("/pickup-settings", opt=requires("slots.read"), responses=problems(400, 401, 403, 404))
     async def get_settings(self, state: State, location_id: LocationIdPath) -> PickupSettings:
         """The store's slot settings and supplying warehouses."""
         return await slots.get_settings(runtime(state).db, location_id)
 
     @put(
         "/pickup-settings",
-        guards=[requires("pickups.settings")],
+        opt=requires("pickups.settings"),
         responses=problems(400, 401, 403, 404, 422),
     )
     async def put_settings(
@@ -97,7 +95,7 @@ class StorePickupController(Controller):
         """Set slot length, capacity, preparation time, horizon, hold period, suppliers."""
         return await slots.put_settings(runtime(state).db, location_id, data)
 
-    @get("/pickups", guards=[requires("counter")], responses=problems(400, 401, 403, 404))
+    @get("/pickups", opt=requires("counter"), responses=problems(400, 401, 403, 404))
     async def day_list(
         self,
         state: State,
@@ -116,7 +114,7 @@ class StorePickupController(Controller):
     @post(
         "/returns",
         status_code=200,
-        guards=[requires("counter")],
+        opt=requires("counter"),
         responses=problems(400, 401, 403, 409, 422),
     )
     async def store_return(
@@ -142,7 +140,7 @@ class PickupController(Controller):
     @post(
         "/",
         status_code=201,
-        guards=[requires("pickups.book", at_path_location=False)],
+        opt=requires("pickups.book", at_path_location=False),
         responses=problems(400, 401, 403, 409, 422),
     )
     async def book(
@@ -159,7 +157,7 @@ class PickupController(Controller):
 
     @get(
         "/{pickup_id:str}",
-        guards=[requires_somewhere("pickups.read")],
+        opt=requires_somewhere("pickups.read"),
         responses=problems(400, 401, 403, 404),
     )
     async def read(self, request: Req, state: State, pickup_id: IdPath) -> Pickup:
@@ -172,14 +170,14 @@ class PickupController(Controller):
     @post(
         "/{pickup_id:str}/reschedule",
         status_code=200,
-        guards=[requires_somewhere("pickups.book")],
+        opt=requires_somewhere("pickups.book"),
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def reschedule(
         self, request: Req, state: State, pickup_id: IdPath, data: JSONBody[ReschedulePickup]
     ) -> Pickup:
         """Move to another slot of the same store; the reservation stays."""
-        moved = await pickups.reschedule_pickup(
+        moved = await pickup_changes.reschedule_pickup(
             runtime(state).db,
             pickup_id,
             data.slot_start,
@@ -190,7 +188,7 @@ class PickupController(Controller):
     @post(
         "/{pickup_id:str}/cancel",
         status_code=200,
-        guards=[requires_somewhere("pickups.cancel")],
+        opt=requires_somewhere("pickups.cancel"),
         responses=problems(400, 401, 403, 404, 409),
     )
     async def cancel(
@@ -201,7 +199,7 @@ class PickupController(Controller):
         data: JSONBody[CancelPickup | None] = None,
     ) -> Pickup:
         """Cancel before collection: the stock is released and the place freed."""
-        cancelled = await pickups.cancel_pickup(
+        cancelled = await pickup_changes.cancel_pickup(
             runtime(state).db, pickup_id, data.reason if data else None, actor=actor_of(request),
             may_act_at=location_check(request, "pickups.cancel"),
         )  # fmt: skip
@@ -210,7 +208,7 @@ class PickupController(Controller):
     @post(
         "/{pickup_id:str}/ready",
         status_code=200,
-        guards=[requires_somewhere("counter")],
+        opt=requires_somewhere("counter"),
         responses=problems(400, 401, 403, 404, 409),
     )
     async def ready(self, request: Req, state: State, pickup_id: IdPath) -> Pickup:
@@ -226,7 +224,7 @@ class PickupController(Controller):
     @post(
         "/{pickup_id:str}/collect",
         status_code=200,
-        guards=[requires_somewhere("counter")],
+        opt=requires_somewhere("counter"),
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def collect(

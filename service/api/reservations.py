@@ -40,7 +40,7 @@ class ReservationController(Controller):
     @post(
         "/",
         status_code=201,
-        guards=[requires("reservations.write")],
+        opt=requires("reservations.write"),
         responses=problems(400, 401, 403, 409, 422),
     )
     async def create(
@@ -56,7 +56,7 @@ class ReservationController(Controller):
 
     @get(
         "/{reservation_id:str}",
-        guards=[requires("reservations.read")],
+        opt=requires("reservations.read"),
         responses=problems(400, 401, 403, 404),
     )
     async def read(self, state: State, reservation_id: IdPath) -> Reservation:
@@ -66,7 +66,7 @@ class ReservationController(Controller):
     @post(
         "/{reservation_id:str}/cancel",
         status_code=200,
-        guards=[requires("reservations.write")],
+        opt=requires("reservations.write"),
         responses=problems(400, 401, 403, 404, 409),
     )
     async def cancel(
@@ -86,7 +86,7 @@ class ReservationController(Controller):
     @post(
         "/{reservation_id:str}/fulfil",
         status_code=200,
-        guards=[requires("reservations.write")],
+        opt=requires("reservations.write"),
         responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def fulfil(

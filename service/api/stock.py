@@ -29,7 +29,7 @@ class StockController(Controller):
     @post(
         "/movements",
         status_code=200,
-        guards=[requires("stock.write", at_path_location=False)],
+        opt=requires("stock.write", at_path_location=False),
         responses=problems(400, 401, 403, 409, 413, 422),
     )
     async def post_movements(
@@ -51,7 +51,7 @@ class StockController(Controller):
 
     @get(
         "/{sku:str}/locations/{location_id:str}/movements",
-        guards=[requires("stock.read")],
+        opt=requires("stock.read"),
         responses=problems(400, 401, 403, 404, 422),
     )
     async def list_movements(
@@ -69,7 +69,7 @@ class StockController(Controller):
 
     @put(
         "/{sku:str}/locations/{location_id:str}/safety-stock",
-        guards=[requires("stock.write")],
+        opt=requires("stock.write"),
         responses=problems(400, 401, 403, 404, 422),
     )
     async def set_safety_stock(

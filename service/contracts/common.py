@@ -28,7 +28,7 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 SignedQuantity = Annotated[int, msgspec.Meta(ge=-1_000_000, le=1_000_000)]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Identifier = Annotated[
-    str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", examples=["ord-2026-000123"])
+    str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", examples=["ord-2026-000123"])
 ]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]

@@ -1,8 +1,8 @@
 """Messages on RabbitMQ: commands in (``inventory.commands``), events out
 (``inventory.events``). Tagged unions on ``type``, which is also the routing key.
 
-Consumers ignore unknown fields, so producers may add fields; every new field
-gets a default. ``proto/`` is generated from these Structs (``make proto``).
+Consumers ignore unknown fields at every level, so producers may add fields;
+every new field gets a default. ``proto/`` is generated from these Structs (``make proto``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ EVENTS_EXCHANGE = "inventory.events"
 MessageId = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
         description="Unique per message; a redelivery or resend carries the same id.",
     ),
 ]

@@ -12,7 +12,7 @@ from service.contracts.reservations import Channel, ReservationLineIn
 PickupStatus = Literal["booked", "ready", "collected", "cancelled", "no_show"]
 
 
-class Customer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class Customer(msgspec.Struct, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     email: (
         Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)] | None

@@ -33,7 +33,10 @@ TtlSeconds = Annotated[
 ]
 
 
-class ReservationLineIn(msgspec.Struct, forbid_unknown_fields=True):
+class ReservationLineIn(msgspec.Struct):
+    """Nested in HTTP bodies and messages; unknown fields are ignored so that a
+    producer may add fields (every top-level HTTP body still refuses them)."""
+
     sku: Sku
     quantity: Quantity
 

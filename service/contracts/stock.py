@@ -18,7 +18,9 @@ from service.contracts.common import (
 )
 
 
-class _Movement(msgspec.Struct, kw_only=True, tag_field="kind", forbid_unknown_fields=True):
+class _Movement(msgspec.Struct, kw_only=True, tag_field="kind"):
+    """Nested in a batch; unknown fields are ignored so that producers may add fields."""
+
     sku: Sku
     location_id: LocationId
     reference: Reference | None = None

@@ -117,3 +117,9 @@ class PickupLocked(DomainError):
     """Too many wrong codes: the pickup refuses codes for a while (HTTP 423)."""
 
     code = "pickup_locked"
+
+
+class MessageIdReused(Conflict):
+    """A message id arrived again with different content: not applied, answered."""
+
+    code = "message_id_reused"

@@ -123,11 +123,35 @@ def deltas_for(movement: Movement, current: Balance) -> list[Delta]:
             if to == loc:
                 raise InvalidInput("a transfer needs two locations", field="to_location_id")
             return [
-                Delta(loc, sku, "transfer_out", on_hand=-q, reference=tid),
-                Delta(to, sku, "transfer_in", incoming=q, reference=tid),
+                Delta(
+                    loc,
+                    sku,
+                    "transfer_out",
+                    on_hand=-q,
+                    reference=ref or tid,
+                    reason=f"transfer {tid}",
+                ),
+                Delta(
+                    to,
+                    sku,
+                    "transfer_in",
+                    incoming=q,
+                    reference=ref or tid,
+                    reason=f"transfer {tid}",
+                ),
             ]
         case TransferReceipt(quantity=q, transfer_id=tid):
-            return [Delta(loc, sku, "transfer_receipt", on_hand=q, incoming=-q, reference=tid)]
+            return [
+                Delta(
+                    loc,
+                    sku,
+                    "transfer_receipt",
+                    on_hand=q,
+                    incoming=-q,
+                    reference=ref or tid,
+                    reason=f"transfer {tid}",
+                )
+            ]
     raise AssertionError(f"unhandled movement {movement!r}")  # pragma: no cover
 
 

@@ -6,9 +6,10 @@
 - Poison (undecodable, unknown type, invalid content): republished to the
   dead-letter exchange with the reason in headers, then acked; consuming goes on.
 - Business refusals (no stock, unknown location) are outcomes: acked, answered.
-- Transient faults (database down, deadlock): retried inside the use case; if it
-  still fails the message is nacked back to the queue after a pause, and the
-  quorum queue's delivery limit bounds how often.
+- Transient faults (database down, deadlock): retried with backoff, the message
+  held unacked, for as long as the fault lasts; an outage never dead-letters a
+  valid command. An unexpected error is retried a few times, then dead-lettered
+  with its reason (the quorum queue's delivery limit is a last safety net).
 Many messages are in flight at once (prefetch), so the reservation engine can
 put a burst on one SKU into one transaction.
 """
@@ -29,12 +30,14 @@ from service.logging import get_logger
 from service.messaging.acks import AckWindow
 from service.messaging.topology import Topology
 from service.settings import Settings
-from service.storage.database import Database
+from service.storage.database import TRANSIENT_ERRORS, Database
 from service.usecases.commands import Delivery, handle_command
 from service.usecases.reservation_engine import ReservationEngine
 
 log = get_logger(__name__)
-RETRY_PAUSE_S = 1.0
+TRANSIENT_FIRST_PAUSE_S = 0.5
+TRANSIENT_MAX_PAUSE_S = 30.0
+UNEXPECTED_FAILURES = 3
 
 
 class PoisonMessage(Exception):
@@ -52,8 +55,8 @@ def decode(body: bytes) -> Command:
         text = str(exc)
         reason = "unknown_type" if "`$.type`" in text else "invalid_message"
         raise PoisonMessage(reason, text) from None
-    except msgspec.DecodeError as exc:
-        raise PoisonMessage("undecodable", str(exc)) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise PoisonMessage("undecodable", str(exc)[:500]) from None
 
 
 class CommandConsumer:
@@ -102,41 +105,50 @@ class CommandConsumer:
         self._slots.release()
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
-        with structlog.contextvars.bound_contextvars(
-            message_id=message.message_id, routing_key=message.routing_key
-        ):
+        with structlog.contextvars.bound_contextvars(routing_key=message.routing_key):
             try:
                 command = decode(message.body)
-                delivery = Delivery(message.reply_to, message.correlation_id)
-                await handle_command(
-                    command,
-                    delivery,
-                    engine=self.engine,
-                    db=self.db,
-                    settings=self.settings,
-                )
             except PoisonMessage as poison:
                 await self._dead_letter(message, poison.reason, poison.detail)
                 return
+            with structlog.contextvars.bound_contextvars(message_id=command.message_id):
+                await self._apply(message, command)
+
+    async def _apply(self, message: AbstractIncomingMessage, command: Command) -> None:
+        """Apply until it commits. A transient fault (database down, deadlock) is retried
+        with backoff for as long as it lasts, holding the message unacked: it is never
+        dead-lettered for an outage. An unexpected error is retried a few times, then
+        dead-lettered with its reason so that it cannot block the queue."""
+        delivery = Delivery(message.reply_to, message.correlation_id)
+        delay, failures = TRANSIENT_FIRST_PAUSE_S, 0
+        while True:
+            try:
+                await handle_command(
+                    command, delivery, engine=self.engine, db=self.db, settings=self.settings
+                )
             except InvalidInput as invalid:
                 await self._dead_letter(message, invalid.code, f"{invalid.field}: {invalid.detail}")
                 return
-            except Exception as exc:  # a transient fault that outlived its retries
-                log.warning("command_failed_will_retry", error=type(exc).__name__, detail=str(exc))
-                await asyncio.sleep(RETRY_PAUSE_S)
-                await self._nack(message)
+            except TRANSIENT_ERRORS as exc:
+                log.warning(
+                    "command_waiting_for_database", error=type(exc).__name__, retry_in_s=delay
+                )
+            except Exception as exc:
+                failures += 1
+                log.exception("command_failed", error=type(exc).__name__, attempt=failures)
+                if failures >= UNEXPECTED_FAILURES:
+                    await self._dead_letter(
+                        message, "handler_error", f"{type(exc).__name__}: {exc}"
+                    )
+                    return
+            else:
+                await self._settle(message)
+                self.handled += 1
                 return
-            await self._settle(message)
-            self.handled += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, TRANSIENT_MAX_PAUSE_S)
 
     # -- acknowledgements: after commit, batched ------------------------------
-
-    async def _nack(self, message: AbstractIncomingMessage) -> None:
-        try:
-            await message.nack(requeue=True)
-        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-            log.warning("nack_failed_will_be_redelivered", error=type(exc).__name__)
-        await self._settle(message, ack=False)
 
     def _track(self, message: AbstractIncomingMessage) -> None:
         if message.channel is not self._ack_channel:  # a new (or reopened) channel

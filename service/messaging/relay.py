@@ -17,7 +17,8 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 
 from service.logging import get_logger
 from service.storage.database import Database
-from service.storage.outbox import DEFAULT_EXCHANGE, OutboxRepository, StoredMessage
+from service.storage.outbox import DEFAULT_EXCHANGE, StoredMessage
+from service.usecases.outbox import publish_pending
 
 log = get_logger(__name__)
 
@@ -43,20 +44,17 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
                 continue
             if sent < self.batch:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                # cancellation that races with the event, and stop() would hang.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=idle_s)
+                    async with asyncio.timeout(idle_s):
+                        await self.wakeup.wait()
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many messages were published."""
-        async with self.db.transaction() as conn:
-            outbox = OutboxRepository(conn)
-            rows = await outbox.claim_batch(self.batch)
-            if not rows:
-                return 0
-            await asyncio.gather(*(self._publish(row) for row in rows))
-            await outbox.delete_published([row.event_id for row in rows])
-        self.published += len(rows)
-        return len(rows)
+        sent = await publish_pending(self.db, self._publish, self.batch)
+        self.published += sent
+        return sent
 
     async def _publish(self, row: StoredMessage) -> None:
         message = row.message

@@ -17,7 +17,7 @@ from service.messaging.relay import OutboxRelay
 from service.messaging.topology import declare
 from service.runtime import Runtime
 from service.usecases.expiry import announce_availability_changes, expire_due
-from service.usecases.pickups import mark_no_shows
+from service.usecases.pickup_changes import mark_no_shows
 
 log = get_logger(__name__)
 AVAILABILITY_CLAIM = 20_000  # change rows turned into events per window (one event per balance)
@@ -69,7 +69,10 @@ class Worker:
             await self.consumer.stop()
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=10)
+            for task in stuck:
+                log.warning("worker_task_did_not_stop", task=task.get_name())
         if self.relay is not None:  # publish what the last messages committed
             try:
                 await self.relay.relay_once()

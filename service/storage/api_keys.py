@@ -96,8 +96,20 @@ class KeyCache:
         self.db = db
         self.ttl_s = ttl_s
         self._entries: dict[str, tuple[float, StoredKey | None]] = {}
+        self._verified: dict[str, tuple[float, Principal]] = {}  # token -> principal, no hash
 
     async def authenticate(self, token: str) -> Principal | None:
+        verified = self._verified.get(token)
+        if verified is not None and verified[0] > time.monotonic():
+            return verified[1]
+        principal = await self._verify(token)
+        if principal is not None:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[token] = (time.monotonic() + self.ttl_s, principal)
+        return principal
+
+    async def _verify(self, token: str) -> Principal | None:
         parsed = parse_token(token)
         if parsed is None:
             return None
@@ -122,6 +134,11 @@ class KeyCache:
         return stored
 
     def forget(self, key_id: str) -> None:
+        """A key changed (revoked): verify it afresh; ``*`` forgets every key."""
         if key_id == "*":
             self._entries.clear()
+            self._verified.clear()
+            return
         self._entries.pop(key_id, None)
+        for token in [t for t, (_, p) in self._verified.items() if p.key_id == key_id]:
+            del self._verified[token]

@@ -18,6 +18,7 @@ from typing import TypeVar
 import asyncpg
 
 from service.logging import get_logger
+from service.storage.errors import translate
 from service.storage.pool import Connection, Pool
 
 T = TypeVar("T")
@@ -78,6 +79,8 @@ class Database:
             try:
                 async with self.transaction() as conn:
                     result = await work(conn)
+            except (asyncpg.DataError, asyncpg.CheckViolationError) as exc:
+                raise translate(exc) or exc from exc
             except TRANSIENT_ERRORS as exc:
                 if attempt == self.attempts:
                     raise

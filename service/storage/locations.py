@@ -62,5 +62,8 @@ class LocationRepository:
         row = await self.conn.fetchrow(Q.get, location_id)
         return None if row is None else location_from_row(row)
 
+    async def any_exist(self) -> bool:
+        return bool(await self.conn.fetchval(Q.any_exist))
+
     async def list_all(self) -> list[Location]:
         return [location_from_row(r) for r in await self.conn.fetch(Q.list_all)]

@@ -16,6 +16,9 @@ RETURNING *, (xmax = 0) AS created;
 -- name: get
 SELECT * FROM locations WHERE location_id = $1;
 
+-- name: any_exist
+SELECT EXISTS (SELECT 1 FROM locations);
+
 -- name: list_all
 SELECT * FROM locations ORDER BY location_id;
 

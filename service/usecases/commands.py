@@ -21,7 +21,7 @@ from service.settings import Settings
 from service.storage.database import Database
 from service.storage.idempotency import fingerprint
 from service.storage.pool import Connection
-from service.usecases import pickups
+from service.usecases import pickup_changes, pickups
 from service.usecases.message_answers import MESSAGE_SCOPE, Answer, Delivery, Once, handle_once
 from service.usecases.reservation_engine import Cancel, Fulfil, Origin, ReservationEngine, Step
 from service.usecases.reservations import create_step, ensure_not_owned_by_pickup
@@ -175,7 +175,7 @@ async def _cancel_pickup(
     db: Database, message: m.PickupCancelMessage, delivery: Delivery
 ) -> Outcome:
     async def apply(conn: Connection) -> Answer:
-        state = await pickups.cancel(conn, message.pickup_id, message.reason, actor="amqp")
+        state = await pickup_changes.cancel(conn, message.pickup_id, message.reason, actor="amqp")
         at, event_id = _now_and_id()
         answer = m.PickupCancelled(
             event_id=event_id, occurred_at=at, correlation_id=delivery.correlation_id,

@@ -32,7 +32,7 @@ from service.storage.locations import LocationRepository
 from service.storage.outbox import OutboxRepository, OutgoingMessage, event
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
-from service.usecases.pickups import lock_pickup
+from service.usecases.pickup_changes import lock_pickup
 from service.usecases.reservation_engine import (
     Fulfil,
     Origin,

@@ -32,6 +32,17 @@ async def create_key(db: Database, name: str, role: str, location_ids: list[str]
     return await db.run(work)
 
 
+async def ensure_keys(db: Database, keys: list[tuple[str, str, Role, list[str], str]]) -> None:
+    """Create (key_id, name, role, locations, secret) keys that do not exist yet."""
+
+    async def work(conn: Connection) -> None:
+        repo = ApiKeyRepository(conn)
+        for key_id, name, role, locations, secret in keys:
+            await repo.insert(key_id, name, role, locations, secret)
+
+    await db.run(work)
+
+
 async def list_keys(db: Database) -> list[StoredKey]:
     async with db.connection() as conn:
         return await ApiKeyRepository(conn).list_all()

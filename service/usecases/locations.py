@@ -32,6 +32,11 @@ async def get_location(db: Database, location_id: str) -> Location:
     return location
 
 
+async def any_locations(db: Database) -> bool:
+    async with db.connection() as conn:
+        return await LocationRepository(conn).any_exist()
+
+
 async def list_locations(db: Database, kind: str | None = None) -> list[Location]:
     async with db.connection() as conn:
         locations = await LocationRepository(conn).list_all()

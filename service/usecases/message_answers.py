@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from service.domain.errors import DomainError
+from service.domain.errors import DomainError, MessageIdReused
 from service.domain.reservations import Outcome
+from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.idempotency import IdempotencyRepository, StoredAnswer
 from service.storage.outbox import OutboxRepository, reply
 from service.storage.pool import Connection
 
 MESSAGE_SCOPE = "amqp.commands"
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +85,21 @@ async def _answered_before(conn: Connection, once: Once) -> Outcome | None:
     )
     if stored is None:
         return None
-    if not stored.same:
-        return Outcome(
-            409, "message_id_reused", f"message id {once.key!r} was used for another message"
+    if stored.same:
+        outcome = Outcome(stored.status_code, "duplicate", "already processed")
+        payload = await _stored_reply(conn, once, stored)
+    else:
+        reused = MessageIdReused(
+            f"message id {once.key!r} was used for another message", field="message_id"
         )
-    payload = await _stored_reply(conn, once, stored)
+        log.warning("message_id_reused", message_id=once.key)
+        outcome = Outcome(409, reused.code, reused.detail, field=reused.field)
+        payload = once.refusal(reused)
     if once.delivery.reply_to and payload is not None:
         await OutboxRepository(conn).add(
             [reply(once.delivery.reply_to, payload, once.delivery.correlation_id)]
         )
-    return Outcome(stored.status_code, "duplicate", "already processed")
+    return outcome
 
 
 async def _stored_reply(conn: Connection, once: Once, stored: StoredAnswer) -> bytes | None:

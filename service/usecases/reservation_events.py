@@ -60,6 +60,7 @@ def announce(
     decision: Decision,
     now: datetime,
     correlation_id: str | None = None,
+    location_id: str | None = None,
 ) -> Announcement | None:
     """The event or reply for one decision; None when there is nothing to say
     (an expiry that was not due)."""
@@ -69,7 +70,10 @@ def announce(
         return None
     if not outcome.ok:
         return _encode(
-            rejected(step_name, reservation_id, outcome, now, event_id, correlation_id), True
+            rejected(
+                step_name, reservation_id, outcome, now, event_id, correlation_id, location_id
+            ),
+            True,
         )
     state = outcome.reservation
     assert state is not None
@@ -87,6 +91,7 @@ def rejected(
     now: datetime,
     event_id: str,
     correlation_id: str | None = None,
+    location_id: str | None = None,
 ) -> m.ReservationRejected:
     return m.ReservationRejected(
         event_id=event_id,
@@ -94,7 +99,7 @@ def rejected(
         correlation_id=correlation_id,
         command=step_name,
         reservation_id=reservation_id,
-        location_id=outcome.reservation.location_id if outcome.reservation else None,
+        location_id=outcome.reservation.location_id if outcome.reservation else location_id,
         reason=outcome.code,
         detail=outcome.detail,
         short_lines=list(outcome.short_lines),

@@ -13,7 +13,7 @@ import pytest
 from service.storage.database import Database
 from service.storage.pool import Pool
 from service.usecases import counter
-from service.usecases.pickups import mark_no_shows
+from service.usecases.pickup_changes import mark_no_shows
 from tests.pickup_helpers import (
     Client,
     assert_problem,

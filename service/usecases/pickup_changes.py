@@ -1,0 +1,196 @@
+"""Changes to a booked pickup: cancel, reschedule, and the no-show sweep.
+
+Locking story: as for booking (service/usecases/pickups.py): the pickup row, then
+slot capacity rows sorted by start, then reservations and balances through
+``decide_in_transaction``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from service.contracts.messages import (
+    PickupCancelled,
+    PickupNoShow,
+)
+from service.domain.errors import (
+    InvalidTransition,
+    PickupNotFound,
+    SlotOutOfRange,
+    SlotUnavailable,
+)
+from service.domain.pickups import PickupState
+from service.domain.slots import SlotRules, bookable
+from service.storage.database import Database
+from service.storage.outbox import OutboxRepository
+from service.storage.pickups import PickupRepository
+from service.storage.pool import Connection
+from service.storage.reservations import ReservationRepository
+from service.usecases.pickups import find_slot, pickup_event, pickup_store
+from service.usecases.reservation_engine import (
+    Cancel,
+    Expire,
+    Origin,
+    decide_in_transaction,
+)
+
+
+async def lock_pickup(conn: Connection, pickup_id: str) -> PickupState:
+    state = await PickupRepository(conn).lock(pickup_id)
+    if state is None:
+        raise PickupNotFound(f"pickup {pickup_id!r} does not exist", field="pickup_id")
+    return state
+
+
+async def cancel_pickup(
+    db: Database,
+    pickup_id: str,
+    reason: str | None,
+    *,
+    actor: str,
+    may_act_at: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> PickupState:
+    """Cancel a booked or ready pickup: release its stock, free its place in the slot.
+    Cancelling a cancelled pickup answers the same. Raises PickupNotFound,
+    InvalidTransition, and whatever ``may_act_at(location_id)`` raises."""
+    return await db.run(
+        lambda conn: cancel(conn, pickup_id, reason, actor=actor, may_act_at=may_act_at, now=now)
+    )
+
+
+async def cancel(
+    conn: Connection,
+    pickup_id: str,
+    reason: str | None,
+    *,
+    actor: str,
+    may_act_at: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> PickupState:
+    """``cancel_pickup`` inside the caller's transaction."""
+    at = now or datetime.now(UTC)
+    state = await lock_pickup(conn, pickup_id)
+    if may_act_at is not None:
+        may_act_at(state.location_id)
+    if state.status == "cancelled":
+        return state
+    if state.status not in ("booked", "ready"):
+        raise InvalidTransition(f"pickup {pickup_id!r} is {state.status}; it cannot be cancelled")
+    repo = PickupRepository(conn)
+    if state.slot_start > at:
+        await repo.lock_slot(state.location_id, state.slot_start)
+        await repo.add_to_slot(state.location_id, state.slot_start, -1)
+    await decide_in_transaction(
+        conn,
+        [
+            (Cancel(rid, reason or "pickup cancelled"), Origin(actor=actor))
+            for rid in state.reservation_ids
+        ],
+        at,
+    )
+    cancelled = state.moved("cancelled", at)
+    await repo.update(cancelled)
+    await OutboxRepository(conn).add([pickup_event(PickupCancelled, cancelled, at, reason=reason)])
+    return cancelled
+
+
+async def reschedule_pickup(
+    db: Database,
+    pickup_id: str,
+    new_start: datetime,
+    *,
+    may_act_at: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> PickupState:
+    """Move a pickup to another slot of the same store: the reservation stays (its
+    expiry follows the new hold period), the place moves. Raises PickupNotFound,
+    InvalidTransition, SlotNotFound, SlotOutOfRange, SlotUnavailable."""
+
+    async def work(conn: Connection) -> PickupState:
+        at = now or datetime.now(UTC)
+        state = await lock_pickup(conn, pickup_id)
+        if may_act_at is not None:
+            may_act_at(state.location_id)
+        if state.status not in ("booked", "ready"):
+            raise InvalidTransition(
+                f"pickup {pickup_id!r} is {state.status}; it cannot be rescheduled"
+            )
+        if state.slot_start == new_start:
+            return state
+        repo = PickupRepository(conn)
+        store = await pickup_store(conn, state.location_id)
+        slot_rules = await repo.rules(store.location_id)
+        slot = find_slot(store, slot_rules, new_start)
+        ready_at = (
+            at
+            if state.status == "ready"
+            else at + _lead(state, slot_rules, await repo.suppliers(store.location_id))
+        )
+        reason = bookable(slot, at, ready_at, slot_rules)
+        if reason == "slot_before_ready":
+            raise SlotUnavailable(
+                f"the cart can be ready at {ready_at.isoformat()} at the earliest",
+                field="slot_start",
+            )
+        if reason is not None:
+            raise SlotOutOfRange(reason.replace("_", " "), field="slot_start")
+        for start in sorted({state.slot_start, slot.starts_at}):
+            await repo.lock_slot(state.location_id, start)
+        booked = await repo.lock_slot(state.location_id, slot.starts_at)
+        if booked >= slot_rules.capacity:
+            raise SlotUnavailable("the slot is full; choose another", field="slot_start")
+        await repo.add_to_slot(state.location_id, state.slot_start, -1)
+        await repo.add_to_slot(state.location_id, slot.starts_at, 1)
+        moved = state.moved(
+            state.status,
+            at,
+            slot_start=slot.starts_at,
+            slot_end=slot.ends_at,
+            hold_until=slot.hold_until(slot_rules),
+        )
+        await ReservationRepository(conn).lock(moved.reservation_ids)
+        await ReservationRepository(conn).set_expiry(moved.reservation_ids, moved.hold_until)
+        await repo.update(moved)
+        return moved
+
+    return await db.run(work)
+
+
+def _lead(state: PickupState, slot_rules: SlotRules, suppliers: list[tuple[str, int]]) -> timedelta:
+    leads = dict(suppliers)
+    minutes = max(
+        (
+            leads.get(x.source_location_id, 0)
+            for x in state.lines
+            if x.source_location_id != state.location_id
+        ),
+        default=0,
+    )
+    return timedelta(minutes=minutes + slot_rules.prep_minutes)
+
+
+async def mark_no_shows(db: Database, limit: int, now: datetime | None = None) -> int:
+    """Pickups not collected within their hold period become no-shows; their stock is
+    released (if the reservation sweeper has not done so already). Returns how many."""
+    at = now or datetime.now(UTC)
+    async with db.connection() as conn:
+        due = await PickupRepository(conn).due_no_show(at, limit)
+    done = 0
+    for pickup_id in due:
+        done += await db.run(lambda conn, pid=pickup_id: _no_show(conn, pid, at))  # type: ignore[misc]
+    return done
+
+
+async def _no_show(conn: Connection, pickup_id: str, at: datetime) -> int:
+    state = await lock_pickup(conn, pickup_id)
+    if state.status not in ("booked", "ready") or state.hold_until > at:
+        return 0
+    await decide_in_transaction(
+        conn, [(Expire(rid), Origin(actor="no-show-sweeper")) for rid in state.reservation_ids], at
+    )
+    gone = state.moved("no_show", at)
+    await PickupRepository(conn).update(gone)
+    await OutboxRepository(conn).add([pickup_event(PickupNoShow, gone, at)])
+    return 1
