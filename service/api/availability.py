@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import QueryParameter
 
 from service.api.auth import requires
 from service.api.context import runtime
+from service.api.examples import CART, body
 from service.api.openapi import problems
 from service.api.params import LocationIdPath, SkuPath
 from service.contracts.availability import (
@@ -79,7 +80,7 @@ class AvailabilityController(Controller):
         opt=requires("availability.read"),
         responses=problems(400, 401, 403, 404, 422),
     )
-    async def cart(self, state: State, data: JSONBody[CartQuery]) -> CartAvailability:
+    async def cart(self, state: State, data: Annotated[CartQuery, body(CART)]) -> CartAvailability:
         """A cart against named locations or a radius: per location, per line, and whether
         the whole cart can be had there."""
         return await availability.cart_availability(runtime(state).read_model, data)

@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, put
 from litestar.datastructures import State
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import QueryParameter
 
 from service.api.auth import requires
 from service.api.context import runtime
+from service.api.examples import LOCATION, body
 from service.api.openapi import problems
 from service.api.params import LocationIdPath
 from service.contracts.locations import Location, LocationIn, LocationList
@@ -27,7 +28,7 @@ class LocationController(Controller):
         responses=problems(400, 401, 403, 422),
     )
     async def put_location(
-        self, state: State, location_id: LocationIdPath, data: JSONBody[LocationIn]
+        self, state: State, location_id: LocationIdPath, data: Annotated[LocationIn, body(LOCATION)]
     ) -> Response[Location]:
         """Create (201) or replace (200) a warehouse or store."""
         location, created = await locations.put_location(runtime(state).db, location_id, data)

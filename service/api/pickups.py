@@ -11,6 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from service.api.auth import location_check, requires, requires_somewhere
 from service.api.context import actor_of, runtime
+from service.api.examples import PICKUP, body
 from service.api.openapi import problems
 from service.api.params import IdempotencyKey, IdPath, LocationIdPath
 from service.contracts.pickups import (
@@ -144,7 +145,7 @@ class PickupController(Controller):
         responses=problems(400, 401, 403, 409, 422),
     )
     async def book(
-        self, request: Req, state: State, data: JSONBody[BookPickup]
+        self, request: Req, state: State, data: Annotated[BookPickup, body(PICKUP)]
     ) -> Response[PickupBooking]:
         """Reserve the cart, take a place in the slot and issue the pickup code (201; the
         same request again answers 200 with the same booking and code)."""

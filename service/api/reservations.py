@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from service.api.auth import requires
 from service.api.context import actor_of, runtime
 from service.api.errors import problem
+from service.api.examples import RESERVATION, body
 from service.api.openapi import problems
 from service.api.params import IdPath
 from service.contracts.reservations import (
@@ -44,7 +45,10 @@ class ReservationController(Controller):
         responses=problems(400, 401, 403, 409, 422),
     )
     async def create(
-        self, request: Request[Any, Any, Any], state: State, data: JSONBody[CreateReservation]
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        data: Annotated[CreateReservation, body(RESERVATION)],
     ) -> Response[Reservation]:
         """Reserve every line at one location, or none: 201 created, 200 the same request
         again, 409 ``insufficient_stock`` (with ``short_lines``) or ``reservation_conflict``."""

@@ -10,6 +10,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from service.api.auth import requires
 from service.api.context import actor_of, runtime
+from service.api.examples import MOVEMENTS, body
 from service.api.openapi import problems
 from service.api.params import IdempotencyKey, LocationIdPath, SkuPath
 from service.contracts.stock import (
@@ -36,7 +37,7 @@ class StockController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        data: JSONBody[PostMovements],
+        data: Annotated[PostMovements, body(MOVEMENTS)],
         idempotency_key: IdempotencyKey,
     ) -> MovementsPosted:
         """Apply a batch of movements, all or none. Never refused for lack of stock."""
