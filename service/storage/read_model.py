@@ -42,7 +42,15 @@ class LocationDirectory:
         self.stores = [loc for loc in locations if loc.kind == "store" and loc.active]
 
     def changed(self, _payload: str = RESET) -> None:
-        self._reload = asyncio.get_running_loop().create_task(self.load())
+        self._reload = asyncio.get_running_loop().create_task(self._reload_quietly())
+
+    async def _reload_quietly(self) -> None:
+        """A reload that fails (database down) keeps the old directory; the next
+        change or the change feed's reconnection reloads it."""
+        try:
+            await self.load()
+        except Exception as exc:  # noqa: BLE001 - logged; readers keep the last good copy
+            log.warning("location_reload_failed", error=type(exc).__name__)
 
     def get(self, location_id: str) -> Location | None:
         return self.by_id.get(location_id)

@@ -1,0 +1,70 @@
+"""A database outage holds commands back; it never loses or dead-letters them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from service.messaging.worker import Worker
+from service.runtime import Runtime
+from service.settings import Settings
+from service.storage.database import Database
+from tests.reservation_helpers import Inbox, Publisher, create_message, given_stock
+from tests.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[TcpProxy]:
+    running = TcpProxy(5432)
+    await running.up()
+    yield running
+    await running.down()
+
+
+def through(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
+
+
+async def test_a_command_that_arrives_during_an_outage_is_applied_once_the_database_is_back(
+    messaging_settings: Settings,
+    db: Database,
+    clean: None,
+    broker: AbstractRobustConnection,
+    proxy: TcpProxy,
+) -> None:
+    await given_stock(db, "ST-A", ("S1", 5))
+    settings = msgspec.structs.replace(
+        messaging_settings, database_url=through(messaging_settings.database_url, proxy.port)
+    )
+    runtime = await Runtime.start(settings)
+    worker = Worker(runtime)
+    await worker.start()
+    replies = await Inbox.open(broker)
+    publisher = await Publisher.open(broker)
+    try:
+        await proxy.down()
+        await publisher.send(create_message("m-1", "r-1", "ST-A", ("S1", 2)), reply_to=replies.name)
+        await asyncio.sleep(4)
+        assert replies.received == [], "nothing can be decided while the database is down"
+        dead = await broker.channel()
+        queue = await dead.get_queue("inventory.commands.dead-letter")
+        assert (await queue.get(fail=False)) is None, (
+            "an outage must not dead-letter a valid command"
+        )
+        await dead.close()
+
+        await proxy.up()
+        [reply] = await replies.wait_for(1, within_s=40)
+        assert b'"reservation.confirmed"' in reply.body
+        assert await db.pool.fetchval("SELECT reserved FROM balances WHERE sku = 'S1'") == 2
+    finally:
+        await publisher.close()
+        await replies.close()
+        await worker.stop()
+        await runtime.stop()
