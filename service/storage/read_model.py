@@ -49,7 +49,7 @@ class LocationDirectory:
         change or the change feed's reconnection reloads it."""
         try:
             await self.load()
-        except Exception as exc:  # noqa: BLE001 - logged; readers keep the last good copy
+        except Exception as exc:
             log.warning("location_reload_failed", error=type(exc).__name__)
 
     def get(self, location_id: str) -> Location | None:
