@@ -47,6 +47,29 @@ _CODE_BY_STATUS = {
 }
 
 
+def problem_body(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    short_lines: list[ShortLine] | None = None,
+) -> bytes:
+    return msgspec.json.encode(
+        Problem(
+            type=f"https://inventory.example/problems/{code}",
+            title=code.replace("_", " ").capitalize(),
+            status=status,
+            code=code,
+            detail=detail,
+            field=field,
+            errors=errors,
+            short_lines=short_lines,
+        )
+    )
+
+
 def problem(
     status: int,
     code: str,
@@ -57,22 +80,8 @@ def problem(
     headers: dict[str, str] | None = None,
     short_lines: list[ShortLine] | None = None,
 ) -> Response[bytes]:
-    body = Problem(
-        type=f"https://inventory.example/problems/{code}",
-        title=code.replace("_", " ").capitalize(),
-        status=status,
-        code=code,
-        detail=detail,
-        field=field,
-        errors=errors,
-        short_lines=short_lines,
-    )
-    return Response(
-        msgspec.json.encode(body),
-        status_code=status,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers=headers,
-    )
+    body = problem_body(status, code, detail, field=field, errors=errors, short_lines=short_lines)
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def status_of(exc: domain.DomainError) -> int:

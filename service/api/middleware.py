@@ -15,9 +15,19 @@ import secrets
 import time
 
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from service.api.auth import authorize, token_of
+from service.api.errors import PROBLEM_MEDIA_TYPE, problem_body, status_of
+from service.domain.errors import DomainError
 from service.logging import get_logger
 
 log = get_logger("service.api.access")
@@ -50,7 +60,11 @@ class EdgeMiddleware:
         started = time.perf_counter() if self.access_log else 0.0
         try:
             await self._identify(scope)
-            authorize(scope, scope["route_handler"].opt)
+            try:
+                authorize(scope, scope["route_handler"].opt)
+            except DomainError as refused:  # answered here, so it carries the request id
+                await _send_problem(send_with_id, refused)
+                return
             await self.app(scope, receive, send_with_id)
         finally:
             if self.access_log:
@@ -68,6 +82,25 @@ class EdgeMiddleware:
         if principal is not None:
             scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
             scope["actor"] = principal.name  # type: ignore[typeddict-unknown-key]
+
+
+async def _send_problem(send: Send, error: DomainError) -> None:
+    status = status_of(error)
+    body = problem_body(status, error.code, error.detail, field=error.field)
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="inventory"'))
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(end)
 
 
 def _request_id(scope: Scope) -> str:

@@ -236,6 +236,6 @@ class PickupController(Controller):
         rt = runtime(state)
         done = await counter.collect(
             rt.db, pickup_id, data.code, data.lines, actor=actor_of(request),
-            may_act_at=location_check(request, "counter"),
+            may_act_at=location_check(request, "counter"), code_secret=rt.settings.pickup_code_secret,
         )  # fmt: skip
         return done.view()

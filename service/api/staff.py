@@ -127,6 +127,7 @@ class StaffPageController(Controller):
             await counter.collect(
                 runtime(state).db, pickup_id, data.get("code", ""), None, actor=actor_of(request),
                 may_act_at=lambda lid: principal.require("counter", lid),
+                code_secret=runtime(state).settings.pickup_code_secret,
             )  # fmt: skip
         except DomainError as exc:
             return _back(location, exc.detail, error=True)

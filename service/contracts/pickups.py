@@ -113,6 +113,7 @@ class SlotView(msgspec.Struct, kw_only=True):
     capacity: int
     remaining: int
     cart_ready: bool | None = None
+    bookable: bool = True  # a place is left, and it starts after the preparation time (and the cart can be ready)
 
 
 class PickupSlots(msgspec.Struct, kw_only=True):

@@ -90,12 +90,20 @@ def local_today(timezone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
+def out_of_range(starts_at: datetime, now: datetime, rules: SlotRules) -> str | None:
+    """Why a slot starting then cannot be booked whatever the store's hours, or None."""
+    if starts_at < now:
+        return "slot_in_past"
+    if starts_at > now + timedelta(days=rules.horizon_days):
+        return "slot_too_far_ahead"
+    return None
+
+
 def bookable(slot: Slot, now: datetime, ready_at: datetime, rules: SlotRules) -> str | None:
     """Why ``slot`` cannot be booked now (a stable code), or None when it can."""
-    if slot.starts_at < now:
-        return "slot_in_past"
-    if slot.starts_at > now + timedelta(days=rules.horizon_days):
-        return "slot_too_far_ahead"
+    reason = out_of_range(slot.starts_at, now, rules)
+    if reason is not None:
+        return reason
     if slot.starts_at < ready_at:
         return "slot_before_ready"
     return None

@@ -17,14 +17,21 @@ put a burst on one SKU into one transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import aio_pika
 import msgspec
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from service.contracts.messages import Command, command_decoder
+from service.contracts.messages import (
+    Command,
+    PickupBookMessage,
+    PickupCancelMessage,
+    command_decoder,
+)
 from service.domain.errors import InvalidInput
 from service.logging import get_logger
 from service.messaging.acks import AckWindow
@@ -59,6 +66,36 @@ def decode(body: bytes) -> Command:
         raise PoisonMessage("undecodable", str(exc)[:500]) from None
 
 
+def _order_key(command: Command) -> str | None:
+    """Commands for one pickup are applied in the order they arrived (a cancel sent
+    right after its booking must find it). Reservation steps keep their order in
+    the engine's queue; other commands need none."""
+    if isinstance(command, PickupBookMessage | PickupCancelMessage):
+        return f"pickup:{command.pickup_id}"
+    return None
+
+
+class KeyedLocks:
+    """One FIFO lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class CommandConsumer:
     def __init__(
         self, channel: AbstractChannel, topology: Topology, *, engine: ReservationEngine,
@@ -73,6 +110,7 @@ class CommandConsumer:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.consumer_concurrency)
         self._acks = AckWindow()
+        self._in_order = KeyedLocks()
         self._ack_channel: object = None  # the channel the window's tags belong to
         self._ack_upto = 0
         self._ack_task: asyncio.Task[None] | None = None
@@ -112,7 +150,12 @@ class CommandConsumer:
                 await self._dead_letter(message, poison.reason, poison.detail)
                 return
             with structlog.contextvars.bound_contextvars(message_id=command.message_id):
-                await self._apply(message, command)
+                key = _order_key(command)
+                if key is None:
+                    await self._apply(message, command)
+                    return
+                async with self._in_order.hold(key):
+                    await self._apply(message, command)
 
     async def _apply(self, message: AbstractIncomingMessage, command: Command) -> None:
         """Apply until it commits. A transient fault (database down, deadlock) is retried

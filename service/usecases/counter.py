@@ -27,6 +27,7 @@ from service.domain.errors import (
 )
 from service.domain.pickups import PickupState
 from service.domain.reservations import validate_lines
+from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.locations import LocationRepository
 from service.storage.outbox import OutboxRepository, OutgoingMessage, event
@@ -43,6 +44,8 @@ from service.usecases.reservation_engine import (
 from service.usecases.stock import post_movements
 
 LocationCheck = Callable[[str], None]
+
+log = get_logger(__name__)
 
 
 def _event(
@@ -113,7 +116,11 @@ async def mark_ready(
             )
         ]
         if moves:
-            await decide_in_transaction(conn, moves, at)
+            for outcome in await decide_in_transaction(conn, moves, at):
+                if not outcome.ok:  # the warehouse reservation expired or was released
+                    raise InvalidTransition(
+                        f"the goods from the warehouse cannot be received: {outcome.detail}"
+                    )
         lines = tuple(
             x if x.source_location_id == state.location_id else replace(x, reservation_id=store_rid)
             for x in state.lines
@@ -123,6 +130,7 @@ async def mark_ready(
         if moves:
             await PickupRepository(conn).set_line_reservations(ready)
         await OutboxRepository(conn).add([_event(PickupReady, ready, at)])
+        log.info("pickup_ready", pickup_id=pickup_id, location_id=state.location_id)
         return ready
 
     return await db.run(work)
@@ -136,6 +144,7 @@ async def collect(
     *,
     actor: str,
     may_act_at: LocationCheck,
+    code_secret: str,
     now: datetime | None = None,
 ) -> PickupState:
     """The customer shows the code and takes the goods (maybe fewer than booked; the
@@ -148,8 +157,8 @@ async def collect(
         at = now or datetime.now(UTC)
         state = await lock_pickup(conn, pickup_id)
         may_act_at(state.location_id)
-        if state.status == "collected":
-            return state, True
+        if state.status == "collected":  # a repeat: the same answer, for the right code only
+            return state, rules.code_matches(state, code, code_secret)
         if state.status != "ready":
             raise InvalidTransition(
                 f"pickup {pickup_id!r} is {state.status}; only a ready pickup can be collected"
@@ -158,13 +167,19 @@ async def collect(
             raise PickupLocked(
                 f"too many wrong codes; try again after {state.locked_until:%H:%M} UTC"
             )
-        if not rules.code_matches(state, code):
+        if not rules.code_matches(state, code, code_secret):
             wrong = rules.after_wrong_code(state, at)
             await PickupRepository(conn).update(wrong)
+            log.warning(
+                "pickup_wrong_code", pickup_id=pickup_id, location_id=state.location_id,
+                locked=wrong.locked_until is not None and wrong.locked_until > at,
+            )  # fmt: skip
             return wrong, False  # the count is committed; the error is raised below
         return await _hand_over(conn, state, handed_over, actor, at), True
 
     result, code_accepted = await db.run(work)
+    if not code_accepted and result.status == "collected":
+        raise WrongPickupCode("wrong code", field="code")
     if not code_accepted:
         if result.failed_attempts == 0:  # this wrong code was the one that locked it
             raise PickupLocked("wrong code; the pickup is now locked for 15 minutes")
@@ -209,6 +224,7 @@ async def _hand_over(
     )
     await PickupRepository(conn).update(done)
     await OutboxRepository(conn).add([_event(PickupCollected, done, at)])
+    log.info("pickup_collected", pickup_id=state.pickup_id, location_id=state.location_id)
     return done
 
 

@@ -16,6 +16,8 @@ async def create_key(db: Database, name: str, role: str, location_ids: list[str]
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     if role == "staff" and not location_ids:
         raise InvalidInput("a staff key names at least one location", field="location")
+    if role != "staff" and location_ids:
+        raise InvalidInput("only staff keys are limited to locations", field="location")
     key_id, secret, token = new_key()
     valid_role: Role = role
 

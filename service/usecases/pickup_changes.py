@@ -22,6 +22,7 @@ from service.domain.errors import (
 )
 from service.domain.pickups import PickupState
 from service.domain.slots import SlotRules, bookable
+from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
@@ -34,6 +35,8 @@ from service.usecases.reservation_engine import (
     Origin,
     decide_in_transaction,
 )
+
+log = get_logger(__name__)
 
 
 async def lock_pickup(conn: Connection, pickup_id: str) -> PickupState:
@@ -93,6 +96,7 @@ async def cancel(
     cancelled = state.moved("cancelled", at)
     await repo.update(cancelled)
     await OutboxRepository(conn).add([pickup_event(PickupCancelled, cancelled, at, reason=reason)])
+    log.info("pickup_cancelled", pickup_id=pickup_id, location_id=state.location_id, reason=reason)
     return cancelled
 
 
@@ -184,13 +188,26 @@ async def mark_no_shows(db: Database, limit: int, now: datetime | None = None) -
 
 
 async def _no_show(conn: Connection, pickup_id: str, at: datetime) -> int:
+    """A ready pickup not collected in time is a no-show; a pickup the store never made
+    ready is cancelled instead (the customer is not to blame). Either way the stock is
+    released (if the reservation sweeper has not done so already)."""
     state = await lock_pickup(conn, pickup_id)
     if state.status not in ("booked", "ready") or state.hold_until > at:
         return 0
     await decide_in_transaction(
         conn, [(Expire(rid), Origin(actor="no-show-sweeper")) for rid in state.reservation_ids], at
     )
-    gone = state.moved("no_show", at)
+    if state.status == "ready":
+        gone = state.moved("no_show", at)
+        message = pickup_event(PickupNoShow, gone, at)
+    else:
+        gone = state.moved("cancelled", at)
+        message = pickup_event(
+            PickupCancelled, gone, at, reason="never made ready within the hold period"
+        )
     await PickupRepository(conn).update(gone)
-    await OutboxRepository(conn).add([pickup_event(PickupNoShow, gone, at)])
+    await OutboxRepository(conn).add([message])
+    log.info(
+        "pickup_hold_ended", pickup_id=pickup_id, location_id=state.location_id, status=gone.status
+    )
     return 1

@@ -39,7 +39,8 @@ from service.domain.errors import (
 )
 from service.domain.ledger import Balance, BalanceKey
 from service.domain.pickups import PickupLineState, PickupState
-from service.domain.slots import Slot, SlotRules, bookable, slots_on
+from service.domain.slots import Slot, SlotRules, bookable, out_of_range, slots_on
+from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.idempotency import fingerprint
 from service.storage.ledger import LedgerRepository
@@ -54,6 +55,8 @@ from service.usecases.reservation_engine import (
     decide_in_transaction,
 )
 from service.usecases.reservations import reservation_fingerprint
+
+log = get_logger(__name__)
 
 
 def pickup_event(
@@ -107,9 +110,12 @@ async def book(
         return booking_answer(existing, code_secret), False
     store = await pickup_store(conn, command.location_id)
     slot_rules = await repo.rules(store.location_id)
+    reason = out_of_range(command.slot_start, at, slot_rules)  # before "closed that day"
+    if reason is not None:
+        raise SlotOutOfRange(reason.replace("_", " "), field="slot_start")
     slot = find_slot(store, slot_rules, command.slot_start)
-    sources = await source_cart(conn, store.location_id, command.lines, at, slot_rules)
-    check_bookable(slot, at, sources, slot_rules)
+    sources, best = await source_cart(conn, store.location_id, command.lines, at, slot_rules)
+    check_bookable(slot, at, sources, best, slot_rules)
     await take_place(repo, store.location_id, slot, slot_rules)
     state = await reserve_cart(
         conn,
@@ -125,6 +131,12 @@ async def book(
     )
     await repo.insert(state)
     await OutboxRepository(conn).add([pickup_event(PickupBooked, state, at)])
+    log.info(
+        "pickup_booked",
+        pickup_id=state.pickup_id,
+        location_id=state.location_id,
+        slot_start=state.slot_start.isoformat(),
+    )
     return booking_answer(state, code_secret), True
 
 
@@ -168,15 +180,20 @@ async def source_cart(
     lines: list[ReservationLineIn],
     now: datetime,
     slot_rules: SlotRules,
-) -> list[LineSource]:
-    """Where each line would come from (read without locks; the reservation re-checks)."""
+) -> tuple[list[LineSource], dict[str, int]]:
+    """Where each line would come from, and the most any one source has of each SKU
+    (read without locks; the reservation re-checks)."""
     suppliers = await PickupRepository(conn).suppliers(store_id)
     balances = await balances_for(
         conn, [store_id, *(w for w, _ in suppliers)], [x.sku for x in lines]
     )
-    return rules.source_lines(
+    sources = rules.source_lines(
         lines, store_id, balances, suppliers, now, timedelta(minutes=slot_rules.prep_minutes)
     )
+    best: dict[str, int] = {}
+    for balance in balances.values():
+        best[balance.sku] = max(best.get(balance.sku, 0), balance.available)
+    return sources, best
 
 
 async def balances_for(
@@ -188,10 +205,14 @@ async def balances_for(
 
 
 def check_bookable(
-    slot: Slot, now: datetime, sources: list[LineSource], slot_rules: SlotRules
+    slot: Slot,
+    now: datetime,
+    sources: list[LineSource],
+    best: dict[str, int],
+    slot_rules: SlotRules,
 ) -> None:
     short = [
-        ShortLine(sku=s.sku, requested=s.quantity, available=0)
+        ShortLine(sku=s.sku, requested=s.quantity, available=best.get(s.sku, 0))
         for s in sources
         if s.source_location_id is None
     ]
@@ -269,7 +290,7 @@ async def reserve_cart(
         pickup_id=command.pickup_id, location_id=store_id, status="booked", slot_start=slot.starts_at,
         slot_end=slot.ends_at, hold_until=hold_until, customer=command.customer, channel=command.channel,
         external_ref=command.external_ref, fingerprint=request_fingerprint, code_nonce=nonce,
-        code_hash=rules.hash_code(code, nonce), failed_attempts=0, locked_until=None, created_at=now,
+        code_hash=rules.hash_code(code, nonce, code_secret), failed_attempts=0, locked_until=None, created_at=now,
         updated_at=now,
         lines=tuple(
             PickupLineState(s.sku, s.quantity, s.source_location_id or store_id, reservation_of[s.sku])

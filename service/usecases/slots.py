@@ -51,7 +51,9 @@ async def list_slots(
             if slots
             else {}
         )
-        sources = await source_cart(conn, location_id, lines, at, slot_rules) if lines else None
+        sources = (
+            (await source_cart(conn, location_id, lines, at, slot_rules))[0] if lines else None
+        )
     ready_at = rules.cart_ready_at(sources) if sources is not None else None
     views = []
     for slot in slots:
@@ -59,6 +61,12 @@ async def list_slots(
         cart_ready = None
         if sources is not None:
             cart_ready = ready_at is not None and bookable(slot, at, ready_at, slot_rules) is None
+        soonest = at + timedelta(minutes=slot_rules.prep_minutes)
+        can_book = remaining > 0 and (
+            cart_ready
+            if cart_ready is not None
+            else bookable(slot, at, soonest, slot_rules) is None
+        )
         views.append(
             SlotView(
                 starts_at=slot.starts_at,
@@ -66,9 +74,10 @@ async def list_slots(
                 capacity=slot_rules.capacity,
                 remaining=remaining,
                 cart_ready=cart_ready,
+                bookable=can_book,
             )
         )
-    earliest = next((v for v in views if v.cart_ready and v.remaining > 0), None)
+    earliest = next((v for v in views if v.cart_ready and v.bookable), None)
     return PickupSlots(
         location_id=location_id,
         timezone=store.timezone,

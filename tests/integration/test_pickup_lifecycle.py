@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service.runtime import Runtime
 from service.storage.database import Database
 from service.storage.pool import Pool
 from service.usecases import counter
@@ -178,7 +179,7 @@ async def test_five_wrong_codes_lock_the_pickup_and_even_the_right_code_is_refus
 
 
 async def test_the_right_code_is_accepted_again_once_the_lockout_is_over(
-    client: Client, db: Database, pool: Pool
+    client: Client, db: Database, pool: Pool, runtime: Runtime
 ) -> None:
     code = await ready_pickup(client, ("S1", 5), lines=[("S1", 2)])
     for _ in range(5):
@@ -186,7 +187,7 @@ async def test_the_right_code_is_accepted_again_once_the_lockout_is_over(
     locked_until = (await pickup_row(pool, "P1"))["locked_until"]
     done = await counter.collect(
         db, "P1", code, None, actor="test", may_act_at=lambda _: None,
-        now=locked_until + timedelta(seconds=1),
+        code_secret=runtime.settings.pickup_code_secret, now=locked_until + timedelta(seconds=1),
     )  # fmt: skip
     assert done.status == "collected"
     assert await on_hand_and_reserved(pool, "ST-A", "S1") == (3, 0)
@@ -377,6 +378,19 @@ async def test_a_pickup_not_collected_within_the_hold_period_becomes_a_no_show_a
     assert reservation["status"] in ("expired", "cancelled")
     assert (await events(pool))[-1][0] == "pickup.no_show"
     assert await mark_no_shows(db, 100, now=hold_until + timedelta(seconds=2)) == 0
+    assert await ledger_errors(pool) == []
+
+
+async def test_a_pickup_the_store_never_made_ready_is_cancelled_not_a_no_show(
+    client: Client, db: Database, pool: Pool
+) -> None:
+    await given_pickup_store(client, "ST-A", ("S1", 5), hold_hours=2)
+    answer = await booked(client, "P1", "ST-A", at_noon(1), ("S1", 2))
+    hold_until = instant(answer["pickup"]["hold_until"])
+    assert await mark_no_shows(db, 100, now=hold_until + timedelta(seconds=1)) == 1
+    assert (await ok(await client.get("/v1/pickups/P1")))["status"] == "cancelled"
+    assert await on_hand_and_reserved(pool, "ST-A", "S1") == (5, 0)
+    assert (await events(pool))[-1][0] == "pickup.cancelled"
     assert await ledger_errors(pool) == []
 
 

@@ -232,6 +232,22 @@ async def test_a_cancel_message_releases_the_stock_and_frees_the_place(
     assert await slot_usage(pool, "ST-A", at_noon(1)) == 0
 
 
+async def test_a_cancel_sent_right_after_its_booking_finds_the_booking_and_cancels_it(
+    webshop: Webshop, client: Client, pool: Pool
+) -> None:
+    await given_pickup_store(client, "ST-A", ("S1", 9))
+    replies = await webshop.inbox()
+    for n in range(3):
+        await webshop.send(
+            book_message(f"b-{n}", f"P{n}", at_noon(1), ("S1", 1)), replies.queue.name
+        )
+        cancel = {"type": "pickup.cancel", "message_id": f"c-{n}", "pickup_id": f"P{n}"}
+        await webshop.send(cancel, replies.queue.name)
+    answers = await replies.wait_for(6)
+    assert sorted(a["type"] for a in answers) == ["pickup.booked"] * 3 + ["pickup.cancelled"] * 3
+    assert await on_hand_and_reserved(pool, "ST-A", "S1") == (9, 0)
+
+
 async def test_a_cancel_message_for_an_unknown_pickup_is_rejected(
     webshop: Webshop, client: Client
 ) -> None:

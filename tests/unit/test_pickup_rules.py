@@ -119,7 +119,7 @@ def pickup(code: str, **changes: object) -> PickupState:
     state = PickupState(
         pickup_id="P1", location_id="ST", status="ready", slot_start=NOW, slot_end=NOW,
         hold_until=NOW, customer=Customer(name="Kari"), channel="webshop", external_ref=None,
-        fingerprint="f", code_nonce=nonce, code_hash=rules.hash_code(code, nonce),
+        fingerprint="f", code_nonce=nonce, code_hash=rules.hash_code(code, nonce, SECRET),
         failed_attempts=0, locked_until=None, created_at=NOW, updated_at=NOW,
         lines=(PickupLineState("S1", 3, "ST", "pickup:P1"), PickupLineState("S2", 1, "ST", "pickup:P1")),
     )  # fmt: skip
@@ -130,17 +130,18 @@ def test_the_stored_hash_is_not_the_code_and_matches_the_code_typed_any_way() ->
     state = pickup("ABCD2345")
     assert "ABCD2345" not in state.code_hash
     for typed in ("ABCD2345", "ABCD-2345", "abcd-2345", " abcd 2345 ", "AbCd2345"):
-        assert rules.code_matches(state, typed), typed
+        assert rules.code_matches(state, typed, SECRET), typed
 
 
 def test_a_different_code_does_not_match() -> None:
     state = pickup("ABCD2345")
     for typed in ("ABCD2346", "ABCD234", "ABCD23455", ""):
-        assert not rules.code_matches(state, typed), typed
+        assert not rules.code_matches(state, typed, SECRET), typed
 
 
 def test_the_same_code_hashes_differently_under_another_nonce() -> None:
-    assert rules.hash_code("ABCD2345", "n1") != rules.hash_code("ABCD2345", "n2")
+    assert rules.hash_code("ABCD2345", "n1", SECRET) != rules.hash_code("ABCD2345", "n2", SECRET)
+    assert rules.hash_code("ABCD2345", "n1", SECRET) != rules.hash_code("ABCD2345", "n1", "other")
 
 
 def test_each_wrong_code_is_counted_without_locking_until_the_fifth() -> None:
