@@ -121,7 +121,7 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-async def wait_http_ok(url: str, proc: asyncio.subprocess.Process, timeout_s: float = 60) -> None:
+async def wait_http_ok(url: str, proc: asyncio.subprocess.Process, timeout_s: float = 900) -> None:
     """Poll ``url`` until it answers 200. Raises RuntimeError if the process dies or time runs out."""
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=2.0) as client:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass, field
 
+from service.logging import get_logger
 from service.settings import Settings
 from service.storage.api_keys import KeyCache
 from service.storage.change_feed import KEYS_CHANNEL, OUTBOX_CHANNEL, ChangeFeed
@@ -12,6 +14,18 @@ from service.storage.database import Database
 from service.storage.pool import Pool, create_pool
 from service.storage.read_model import ReadModel
 from service.usecases.reservation_engine import ReservationEngine
+
+log = get_logger(__name__)
+
+
+async def _warm(read_model: ReadModel) -> int:
+    """Warm the availability cache, then freeze the heap: the garbage collector
+    stops rescanning millions of long-lived cache objects (pauses of seconds)."""
+    loaded = await read_model.balances.warm()
+    gc.collect()
+    gc.freeze()
+    log.info("availability_cache_warm", skus=loaded)
+    return loaded
 
 
 @dataclass
@@ -44,8 +58,13 @@ class Runtime:
         await feed.start()
         await read_model.start()
         if settings.availability_cache_warm:
-            runtime.warming = asyncio.create_task(read_model.balances.warm(), name="cache-warm")
+            runtime.warming = asyncio.create_task(_warm(read_model), name="cache-warm")
         return runtime
+
+    @property
+    def warm(self) -> bool:
+        """The availability cache is loaded (or warming is off): ready for reads."""
+        return self.warming is None or self.warming.done()
 
     async def stop(self) -> None:
         if self.warming is not None:

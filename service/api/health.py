@@ -24,7 +24,9 @@ def live() -> Health:
 @get("/health/ready", tags=["health"], responses={})
 async def ready(state: State) -> Response[Health]:
     """The database answers and every migration is applied (503 otherwise)."""
-    checks = await readiness(runtime(state).db)
+    rt = runtime(state)
+    checks = await readiness(rt.db)
+    checks["availability_cache"] = "ok" if rt.warm else "warming"
     healthy = all(v == "ok" for v in checks.values()) and "migrations" in checks
     status = 200 if healthy else 503
     return Response(Health("ok" if healthy else "unavailable", checks), status_code=status)

@@ -25,7 +25,10 @@ async def test_ready_answers_200_when_the_database_answers_and_migrations_are_cu
 ) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "migrations": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "migrations": "ok", "availability_cache": "ok"},
+    }
 
 
 async def test_ready_answers_503_naming_a_pending_migration(
