@@ -16,6 +16,9 @@ import httpx
 import msgspec
 
 from service.storage.pool import Pool
+from tests.reservation_helpers import ledger_errors
+
+__all__ = ["ledger_errors"]
 
 Client = httpx.AsyncClient
 Line = tuple[str, int]
@@ -232,35 +235,6 @@ async def events(pool: Pool, prefix: str = "pickup.") -> list[tuple[str, dict[st
         prefix + "%",
     )
     return [(r["routing_key"], msgspec.json.decode(r["payload"])) for r in rows]
-
-
-async def ledger_errors(pool: Pool) -> list[str]:
-    """Every balance that differs from the sum of its movements, or whose reserved
-    differs from its active reservation lines."""
-    rows = await pool.fetch(
-        """SELECT b.location_id, b.sku, b.on_hand, b.reserved,
-                  coalesce(m.on_hand, 0) AS m_on_hand, coalesce(m.reserved, 0) AS m_reserved,
-                  coalesce(a.reserved, 0) AS a_reserved
-           FROM balances b
-           LEFT JOIN (SELECT location_id, sku, sum(on_hand_delta) AS on_hand,
-                             sum(reserved_delta) AS reserved
-                      FROM movements GROUP BY 1, 2) m USING (location_id, sku)
-           LEFT JOIN (SELECT l.location_id, l.sku, sum(l.quantity - l.fulfilled) AS reserved
-                      FROM reservation_lines l JOIN reservations r USING (location_id, reservation_id)
-                      WHERE r.status = 'active' GROUP BY 1, 2) a USING (location_id, sku)
-           ORDER BY 1, 2"""
-    )
-    errors = []
-    for r in rows:
-        where = f"{r['location_id']}/{r['sku']}"
-        if (r["on_hand"], r["reserved"]) != (r["m_on_hand"], r["m_reserved"]):
-            errors.append(
-                f"{where}: balance ({r['on_hand']}, {r['reserved']}) != movements "
-                f"({r['m_on_hand']}, {r['m_reserved']})"
-            )
-        if r["reserved"] != r["a_reserved"]:
-            errors.append(f"{where}: reserved {r['reserved']} != active lines {r['a_reserved']}")
-    return errors
 
 
 async def table_rows(pool: Pool, *tables: str) -> dict[str, list[str]]:

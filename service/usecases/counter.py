@@ -7,13 +7,12 @@ only at its own stores); it raises Forbidden.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from service.contracts.messages import PickupCollected, PickupReady, encoder
+from service.contracts.messages import PickupCollected, PickupReady
 from service.contracts.pickups import StoreReturn
 from service.contracts.reservations import ReservationLineIn
 from service.contracts.stock import MovementsPosted, PostMovements, Return, WriteOff
@@ -30,10 +29,11 @@ from service.domain.reservations import validate_lines
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.locations import LocationRepository
-from service.storage.outbox import OutboxRepository, OutgoingMessage, event
+from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
 from service.usecases.pickup_changes import lock_pickup
+from service.usecases.pickups import pickup_event
 from service.usecases.reservation_engine import (
     Fulfil,
     Origin,
@@ -46,15 +46,6 @@ from service.usecases.stock import post_movements
 LocationCheck = Callable[[str], None]
 
 log = get_logger(__name__)
-
-
-def _event(
-    kind: type[PickupReady | PickupCollected], state: PickupState, now: datetime
-) -> OutgoingMessage:
-    payload = kind(event_id=uuid.uuid4().hex, occurred_at=now, pickup=state.view())
-    tag = type(payload).__struct_config__.tag
-    assert isinstance(tag, str)
-    return event(tag, encoder.encode(payload), payload.event_id)
 
 
 async def pickups_of_day(
@@ -129,7 +120,7 @@ async def mark_ready(
         await PickupRepository(conn).update(ready)
         if moves:
             await PickupRepository(conn).set_line_reservations(ready)
-        await OutboxRepository(conn).add([_event(PickupReady, ready, at)])
+        await OutboxRepository(conn).add([pickup_event(PickupReady, ready, at)])
         log.info("pickup_ready", pickup_id=pickup_id, location_id=state.location_id)
         return ready
 
@@ -223,7 +214,7 @@ async def _hand_over(
         lines=tuple(replace(x, collected=taken[x.sku]) for x in state.lines),
     )
     await PickupRepository(conn).update(done)
-    await OutboxRepository(conn).add([_event(PickupCollected, done, at)])
+    await OutboxRepository(conn).add([pickup_event(PickupCollected, done, at)])
     log.info("pickup_collected", pickup_id=state.pickup_id, location_id=state.location_id)
     return done
 

@@ -22,7 +22,9 @@ from service.contracts.locations import Location
 from service.contracts.messages import (
     PickupBooked,
     PickupCancelled,
+    PickupCollected,
     PickupNoShow,
+    PickupReady,
     encoder,
 )
 from service.contracts.pickups import BookPickup, LineSource, PickupBooking
@@ -60,7 +62,7 @@ log = get_logger(__name__)
 
 
 def pickup_event(
-    kind: type[PickupBooked | PickupCancelled | PickupNoShow],
+    kind: type[PickupBooked | PickupReady | PickupCollected | PickupCancelled | PickupNoShow],
     state: PickupState,
     now: datetime,
     **extra: object,
