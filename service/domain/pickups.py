@@ -105,6 +105,24 @@ def warehouse_reservation_id(pickup_id: str, warehouse_id: str) -> str:
     return f"pickup:{pickup_id}@{warehouse_id}"
 
 
+def transfer_id_for(pickup_id: str, warehouse_id: str) -> str:
+    """The transfer that brings a pickup's lines from a warehouse to the store."""
+    return f"pickup:{pickup_id}:{warehouse_id}"
+
+
+def pending_transfers(state: PickupState) -> dict[str, list[PickupLineState]]:
+    """transfer id -> lines still on their way (warehouse lines of a pickup not yet ready)."""
+    found: dict[str, list[PickupLineState]] = {}
+    if state.status != "booked":
+        return found
+    for line in state.lines:
+        if line.source_location_id != state.location_id:
+            found.setdefault(transfer_id_for(state.pickup_id, line.source_location_id), []).append(
+                line
+            )
+    return found
+
+
 # ------------------------------------------------------------------ sourcing
 
 

@@ -278,6 +278,7 @@ def decide_transfer_in(
                 x.sku,
                 "transfer_receipt",
                 on_hand=x.quantity,
+                incoming=-x.quantity,
                 reference=source.reservation_id,
             ),
             Delta(store_id, x.sku, "reserve", reserved=x.quantity, reference=target_id),

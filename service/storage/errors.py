@@ -14,7 +14,7 @@ from service.domain.errors import DomainError, InvalidInput
 
 CONSTRAINT_MESSAGES: dict[str, tuple[str, str | None]] = {
     "transfer_distinct_locations": ("a transfer needs two different locations", "to_location_id"),
-    "transfer_received_within_quantity": ("more received than was sent", "quantity"),
+    "transfer_settled_within_quantity": ("more received than was sent", "quantity"),
     "location_latitude_range": ("latitude must be between -90 and 90", "latitude"),
     "location_longitude_range": ("longitude must be between -180 and 180", "longitude"),
 }

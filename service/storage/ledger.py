@@ -188,6 +188,9 @@ class LedgerRepository:
             Q.receive_transfer_lines, *(list(column) for column in zip(*lines, strict=True))
         )
 
+    async def cancel_transfer_lines(self, transfer_ids: Sequence[str]) -> None:
+        await self.conn.execute(Q.cancel_transfer_lines, list(transfer_ids))
+
     async def movements_page(
         self, location_id: str, sku: str, *, before: int, limit: int
     ) -> list[RecordedMovement]:

@@ -36,7 +36,8 @@ RETURNING movement_id, location_id, sku, kind, on_hand_delta, reserved_delta, in
 SELECT location_id, active FROM locations WHERE location_id = ANY($1::text[]);
 
 -- name: lock_transfer_lines
-SELECT t.to_location_id, t.transfer_id, t.sku, t.quantity, t.received
+-- "received" here counts what is settled: received or cancelled.
+SELECT t.to_location_id, t.transfer_id, t.sku, t.quantity, t.received + t.cancelled AS received
 FROM transfers t
 JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (to_location_id, transfer_id, sku)
   ON t.to_location_id = k.to_location_id AND t.transfer_id = k.transfer_id AND t.sku = k.sku
@@ -54,6 +55,11 @@ UPDATE transfers AS t SET received = t.received + k.quantity
 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
     AS k (to_location_id, transfer_id, sku, quantity)
 WHERE t.to_location_id = k.to_location_id AND t.transfer_id = k.transfer_id AND t.sku = k.sku;
+
+-- name: cancel_transfer_lines
+-- Whatever of these transfers has not arrived will not come.
+UPDATE transfers SET cancelled = quantity - received
+WHERE transfer_id = ANY($1::text[]) AND received + cancelled < quantity;
 
 -- name: movements_page
 SELECT movement_id, location_id, sku, kind, on_hand_delta, reserved_delta, incoming_delta,

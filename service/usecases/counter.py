@@ -28,6 +28,7 @@ from service.domain.pickups import PickupState
 from service.domain.reservations import validate_lines
 from service.logging import get_logger
 from service.storage.database import Database
+from service.storage.ledger import LedgerRepository
 from service.storage.locations import LocationRepository
 from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
@@ -106,6 +107,11 @@ async def mark_ready(
                 {x.reservation_id for x in state.lines if x.source_location_id != state.location_id}
             )
         ]
+        arriving = rules.pending_transfers(state)
+        ledger = LedgerRepository(conn)
+        keys = [(state.location_id, tid, x.sku) for tid, lines in arriving.items() for x in lines]
+        if keys:  # transfer lines before reservations and balances: the global lock order
+            await ledger.lock_transfer_lines(keys)
         if moves:
             for outcome in await decide_in_transaction(conn, moves, at):
                 if not outcome.ok:  # the warehouse reservation expired or was released
@@ -118,6 +124,14 @@ async def mark_ready(
         )
         ready = replace(state.moved("ready", at), lines=lines)
         await PickupRepository(conn).update(ready)
+        if keys:
+            await ledger.receive_transfer_lines(
+                [
+                    (state.location_id, tid, x.sku, x.quantity)
+                    for tid, lines in arriving.items()
+                    for x in lines
+                ]
+            )
         if moves:
             await PickupRepository(conn).set_line_reservations(ready)
         await OutboxRepository(conn).add([pickup_event(PickupReady, ready, at)])

@@ -28,7 +28,7 @@ from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
 from service.storage.reservations import ReservationRepository
-from service.usecases.pickups import find_slot, pickup_event, pickup_store
+from service.usecases.pickups import call_off_transfers, find_slot, pickup_event, pickup_store
 from service.usecases.reservation_engine import (
     Cancel,
     Expire,
@@ -93,6 +93,7 @@ async def cancel(
         ],
         at,
     )
+    await call_off_transfers(conn, state, actor, at)
     cancelled = state.moved("cancelled", at)
     await repo.update(cancelled)
     await OutboxRepository(conn).add([pickup_event(PickupCancelled, cancelled, at, reason=reason)])
@@ -197,6 +198,7 @@ async def _no_show(conn: Connection, pickup_id: str, at: datetime) -> int:
     await decide_in_transaction(
         conn, [(Expire(rid), Origin(actor="no-show-sweeper")) for rid in state.reservation_ids], at
     )
+    await call_off_transfers(conn, state, "no-show-sweeper", at)
     if state.status == "ready":
         gone = state.moved("no_show", at)
         message = pickup_event(PickupNoShow, gone, at)

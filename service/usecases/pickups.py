@@ -39,7 +39,7 @@ from service.domain.errors import (
     SlotUnavailable,
     UnknownLocation,
 )
-from service.domain.ledger import Balance, BalanceKey
+from service.domain.ledger import Balance, BalanceKey, Delta
 from service.domain.pickups import PickupLineState, PickupState
 from service.domain.slots import Slot, SlotRules, bookable, out_of_range, slots_on
 from service.logging import get_logger
@@ -132,6 +132,7 @@ async def book(
         code_secret,
     )
     await repo.insert(state)
+    await plan_transfers(conn, state, actor, at)
     await OutboxRepository(conn).add([pickup_event(PickupBooked, state, at)])
     log.info(
         "pickup_booked",
@@ -299,3 +300,62 @@ async def reserve_cart(
             for s in sources
         ),
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------ transfers
+
+
+async def plan_transfers(conn: Connection, state: PickupState, actor: str, at: datetime) -> None:
+    """Create the transfers that bring a booking's warehouse lines to the store: the
+    transfer lines, and the store's ``incoming`` raised. The stock stays reserved at the
+    warehouse until the goods arrive (``ready``). The store's balances are locked after
+    the warehouse's here; a deadlock with a writer taking them the other way is
+    retried by ``Database.run``."""
+    pending = rules.pending_transfers(state)
+    if pending:
+        await _move_incoming(conn, state, pending, actor, at, sign=1)
+        await LedgerRepository(conn).insert_transfer_lines(
+            [
+                (state.location_id, tid, x.sku, x.source_location_id, x.quantity)
+                for tid, lines in pending.items()
+                for x in lines
+            ]
+        )
+
+
+async def call_off_transfers(
+    conn: Connection, state: PickupState, actor: str, at: datetime
+) -> None:
+    """A booking with goods still to come was cancelled: they will not come."""
+    pending = rules.pending_transfers(state)
+    if pending:
+        await _move_incoming(conn, state, pending, actor, at, sign=-1)
+        await LedgerRepository(conn).cancel_transfer_lines(list(pending))
+
+
+async def _move_incoming(
+    conn: Connection,
+    state: PickupState,
+    pending: dict[str, list[PickupLineState]],
+    actor: str,
+    at: datetime,
+    sign: int,
+) -> None:
+    ledger = LedgerRepository(conn)
+    await ledger.lock_balances(
+        (state.location_id, x.sku) for lines in pending.values() for x in lines
+    )
+    reason = "pickup transfer booked" if sign > 0 else "pickup transfer called off"
+    deltas = [
+        Delta(
+            state.location_id,
+            x.sku,
+            "transfer_in",
+            incoming=sign * x.quantity,
+            reference=tid,
+            reason=reason,
+        )
+        for tid, lines in pending.items()
+        for x in lines
+    ]
+    await ledger.write(deltas, actor=actor, occurred_at=[at] * len(deltas))

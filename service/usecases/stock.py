@@ -41,6 +41,7 @@ from service.domain.errors import (
     BatchTooLarge,
     InactiveLocation,
     InvalidCursor,
+    InvalidInput,
     LocationNotFound,
     TransferExists,
     TransferOverReceived,
@@ -128,7 +129,14 @@ async def _check_locations(ledger: LedgerRepository, command: PostMovements) -> 
 
 
 async def _check_transfers(ledger: LedgerRepository, command: PostMovements) -> None:
-    """Create transfer lines for new transfers; check and book receipts against them."""
+    """Create transfer lines for new transfers; check and book receipts against them.
+    Transfers of click-and-collect bookings (``pickup:…``) move only with their pickup."""
+    for index, m in enumerate(command.movements):
+        if isinstance(m, Transfer | TransferReceipt) and m.transfer_id.startswith("pickup:"):
+            raise InvalidInput(
+                "this transfer belongs to a pickup; it is received when the store marks the pickup ready",
+                field=f"movements[{index}].transfer_id",
+            )
     new = [
         (m.to_location_id, m.transfer_id, m.sku, m.location_id, m.quantity)
         for m in command.movements

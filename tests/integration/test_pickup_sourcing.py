@@ -112,16 +112,58 @@ async def test_a_booking_reserves_each_line_where_it_comes_from(client: Client, 
     assert all(abs(r["expires_at"] - hold_until) < timedelta(seconds=1) for r in reservations)
 
 
+async def incoming_and_transfer(pool: Pool) -> tuple[int, tuple[int, int, int]]:
+    """The store's incoming S2, and the pickup transfer line's (quantity, received, cancelled)."""
+    incoming = await pool.fetchval(
+        "SELECT incoming FROM balances WHERE location_id = 'ST-A' AND sku = 'S2'"
+    )
+    line = await pool.fetchrow(
+        "SELECT quantity, received, cancelled FROM transfers WHERE transfer_id = 'pickup:P1:WH-FAST'"
+    )
+    assert line is not None, "the booking created no transfer"
+    return incoming, (line["quantity"], line["received"], line["cancelled"])
+
+
+async def test_a_booking_sourced_from_a_warehouse_creates_the_transfer_and_a_cancel_calls_it_off(
+    client: Client, pool: Pool
+) -> None:
+    await given_store_supplied_by_warehouses(client)
+    await booked(client, "P1", "ST-A", at_noon(1), ("S2", 3))
+    assert await incoming_and_transfer(pool) == (3, (3, 0, 0))
+    await ok(await client.post("/v1/pickups/P1/cancel"))
+    assert await incoming_and_transfer(pool) == (0, (3, 0, 3))
+    assert await on_hand_and_reserved(pool, "WH-FAST", "S2") == (4, 0)
+    assert await ledger_errors(pool) == []
+
+
+async def test_a_pickup_transfer_cannot_be_received_through_the_movements_api(
+    client: Client, pool: Pool
+) -> None:
+    await given_store_supplied_by_warehouses(client)
+    await booked(client, "P1", "ST-A", at_noon(1), ("S2", 3))
+    response = await client.post(
+        "/v1/stock/movements",
+        json={"movements": [{"kind": "transfer_receipt", "sku": "S2", "location_id": "ST-A", "quantity": 3, "transfer_id": "pickup:P1:WH-FAST"}]},
+        headers={"Idempotency-Key": "wms-1"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert response.json()["field"] == "movements[0].transfer_id"
+    assert await incoming_and_transfer(pool) == (3, (3, 0, 0))
+
+
 async def test_ready_moves_the_goods_from_the_warehouse_into_the_stores_reserved_stock(
     client: Client, pool: Pool
 ) -> None:
     await given_store_supplied_by_warehouses(client)
     await booked(client, "P1", "ST-A", at_noon(1), ("S2", 3))
+    assert await incoming_and_transfer(pool) == (3, (3, 0, 0))
     await ok(await client.post("/v1/pickups/P1/ready"))
     assert await on_hand_and_reserved(pool, "WH-FAST", "S2") == (1, 0)
     assert await on_hand_and_reserved(pool, "ST-A", "S2") == (3, 3)
+    assert await incoming_and_transfer(pool) == (0, (3, 3, 0))
     assert (await movements_about(pool, "WH-FAST", "S2"))[-1] == ("transfer_out", -3, -3)
     assert await movements_about(pool, "ST-A", "S2") == [
+        ("transfer_in", 0, 0),
         ("transfer_receipt", 3, 0),
         ("reserve", 0, 3),
     ]
