@@ -88,6 +88,7 @@ class StaffPageController(Controller):
             key=SESSION_COOKIE,
             value=token,
             httponly=True,
+            secure=runtime(state).settings.environment == "production",  # served behind TLS
             samesite="strict",
             path="/",
             max_age=12 * 3600,
