@@ -78,12 +78,6 @@ class IdempotencyRepository:
             for r in rows
         }
 
-    async def record_many(self, scope: str, answers: dict[str, tuple[int, object]]) -> None:
-        keys = sorted(answers)
-        await self.conn.execute(
-            Q.record_many, scope, keys, [answers[k][0] for k in keys], [answers[k][1] for k in keys]
-        )
-
     async def record(self, scope: str, key: str, status_code: int, response: object) -> None:
         await self.conn.execute(Q.record, scope, key, status_code, response)
 

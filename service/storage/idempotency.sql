@@ -29,8 +29,3 @@ RETURNING key;
 -- name: stored_many
 SELECT key, fingerprint, status_code, response FROM idempotency_keys
 WHERE scope = $1 AND key = ANY($2::text[]);
-
--- name: record_many
-UPDATE idempotency_keys AS i SET status_code = r.status_code, response = r.response
-FROM unnest($2::text[], $3::integer[], $4::jsonb[]) AS r (key, status_code, response)
-WHERE i.scope = $1 AND i.key = r.key;

@@ -45,6 +45,37 @@ def movement_from_row(row: asyncpg.Record) -> RecordedMovement:
     return RecordedMovement(**dict(row.items()))
 
 
+def change_notices(skus: Iterable[str]) -> list[str]:
+    """NOTIFY payloads naming ``skus`` (one per line), each under PostgreSQL's size limit.
+
+    Also notes the change for this replica's own caches (see Database.run)."""
+    skus = set(skus)
+    note_changes("balances", skus)
+    payloads: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for sku in sorted(skus):
+        if size + len(sku) + 1 > NOTIFY_PAYLOAD_LIMIT:
+            payloads.append("\n".join(chunk))
+            chunk, size = [], 0
+        chunk.append(sku)
+        size += len(sku) + 1
+    if chunk:
+        payloads.append("\n".join(chunk))
+    return payloads
+
+
+def summed(deltas: Iterable[Delta]) -> dict[BalanceKey, list[int]]:
+    """(on_hand, reserved, incoming) added up per balance: one UPDATE per row."""
+    sums: dict[BalanceKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for d in deltas:
+        total = sums[d.key]
+        total[0] += d.on_hand
+        total[1] += d.reserved
+        total[2] += d.incoming
+    return sums
+
+
 class LedgerRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -58,12 +89,7 @@ class LedgerRepository:
         return {(r["location_id"], r["sku"]): balance_from_row(r) for r in rows}
 
     async def apply_deltas(self, deltas: Iterable[Delta]) -> None:
-        sums: dict[BalanceKey, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for d in deltas:
-            total = sums[d.key]
-            total[0] += d.on_hand
-            total[1] += d.reserved
-            total[2] += d.incoming
+        sums = summed(deltas)
         keys = list(sums)
         await self.conn.execute(
             Q.apply_deltas,
@@ -125,13 +151,19 @@ class LedgerRepository:
         )
         await self.notify_changed({k[1] for k in ordered})
 
-    async def lock_existing_balances(self, keys: Iterable[BalanceKey]) -> dict[BalanceKey, Balance]:
-        """Lock those of ``keys`` that exist, in (location_id, sku) order; missing ones are absent."""
+    async def lock_existing_balances(
+        self, keys: Iterable[BalanceKey]
+    ) -> tuple[dict[BalanceKey, Balance], dict[str, bool]]:
+        """Lock those of ``keys`` that exist, in (location_id, sku) order; missing ones are
+        absent. Also returns location_id -> active for the locations of the locked ones."""
         unique = sorted(set(keys))
+        if not unique:
+            return {}, {}
         rows = await self.conn.fetch(
             Q.lock_existing_balances, [k[0] for k in unique], [k[1] for k in unique]
         )
-        return {(r["location_id"], r["sku"]): balance_from_row(r) for r in rows}
+        balances = {(r["location_id"], r["sku"]): balance_from_row(r) for r in rows}
+        return balances, {r["location_id"]: r["active"] for r in rows}
 
     async def take_availability_changes(self, limit: int) -> list[tuple[Balance, int]]:
         """Claim availability marks: (current balance, low_stock_threshold) per mark."""
@@ -140,18 +172,8 @@ class LedgerRepository:
 
     async def notify_changed(self, skus: Iterable[str]) -> None:
         """Tell every replica's availability cache which SKUs changed (sent at commit)."""
-        skus = set(skus)
-        note_changes("balances", skus)
-        chunk: list[str] = []
-        size = 0
-        for sku in sorted(skus):
-            if size + len(sku) + 1 > NOTIFY_PAYLOAD_LIMIT:
-                await self.conn.execute(Q.notify_balances_changed, "\n".join(chunk))
-                chunk, size = [], 0
-            chunk.append(sku)
-            size += len(sku) + 1
-        if chunk:
-            await self.conn.execute(Q.notify_balances_changed, "\n".join(chunk))
+        for payload in change_notices(skus):
+            await self.conn.execute(Q.notify_balances_changed, payload)
 
     async def existing_locations(self, location_ids: Iterable[str]) -> dict[str, bool]:
         """location_id -> active, for those of ``location_ids`` that exist."""

@@ -115,9 +115,10 @@ ORDER BY b.location_id, b.sku
 LIMIT $1;
 
 -- name: lock_existing_balances
--- Lock the named balances that exist, in (location_id, sku) order.
+-- Lock the named balances that exist, in (location_id, sku) order; with whether
+-- their location is active (which spares the caller a look-up of those locations).
 SELECT b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
-    coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock
+    coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock, l.active
 FROM balances b
 JOIN locations l USING (location_id)
 JOIN unnest($1::text[], $2::text[]) AS k (location_id, sku)

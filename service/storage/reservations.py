@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
@@ -53,49 +53,6 @@ class ReservationRepository:
     async def get(self, reservation_id: str) -> ReservationState | None:
         row = await self.conn.fetchrow(Q.get, reservation_id)
         return None if row is None else reservation_from_row(row)
-
-    async def insert(self, created: Sequence[ReservationState]) -> None:
-        if not created:
-            return
-        await self.conn.execute(
-            Q.insert_reservations,
-            [r.location_id for r in created],
-            [r.reservation_id for r in created],
-            [r.status for r in created],
-            [r.channel for r in created],
-            [r.external_ref for r in created],
-            [r.fingerprint for r in created],
-            [r.expires_at for r in created],
-            [r.created_at for r in created],
-            [r.updated_at for r in created],
-        )
-        lines = [
-            (r.location_id, r.reservation_id, x.sku, x.quantity, x.fulfilled)
-            for r in created
-            for x in r.lines
-        ]
-        await self.conn.execute(Q.insert_lines, *(list(c) for c in zip(*lines, strict=True)))
-
-    async def update(self, updated: Sequence[ReservationState]) -> None:
-        if not updated:
-            return
-        await self.conn.execute(
-            Q.update_statuses,
-            [r.location_id for r in updated],
-            [r.reservation_id for r in updated],
-            [r.status for r in updated],
-            [r.updated_at for r in updated],
-        )
-        fulfilled = [
-            (r.location_id, r.reservation_id, x.sku, x.fulfilled)
-            for r in updated
-            for x in r.lines
-            if x.fulfilled
-        ]
-        if fulfilled:
-            await self.conn.execute(
-                Q.update_fulfilled, *(list(c) for c in zip(*fulfilled, strict=True))
-            )
 
     async def set_expiry(self, reservation_ids: list[str], expires_at: datetime) -> None:
         await self.conn.execute(Q.set_expiry, reservation_ids, expires_at)

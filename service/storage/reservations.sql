@@ -31,27 +31,8 @@ JOIN reservation_lines l USING (location_id, reservation_id)
 WHERE r.reservation_id = $1
 GROUP BY r.location_id, r.reservation_id;
 
--- name: insert_reservations
-INSERT INTO reservations (location_id, reservation_id, status, channel, external_ref, fingerprint,
-    expires_at, created_at, updated_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]);
-
--- name: insert_lines
-INSERT INTO reservation_lines (location_id, reservation_id, sku, quantity, fulfilled)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]);
-
--- name: update_statuses
-UPDATE reservations AS r SET status = u.status, updated_at = u.updated_at
-FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
-    AS u (location_id, reservation_id, status, updated_at)
-WHERE r.location_id = u.location_id AND r.reservation_id = u.reservation_id;
-
--- name: update_fulfilled
-UPDATE reservation_lines AS l SET fulfilled = u.fulfilled
-FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-    AS u (location_id, reservation_id, sku, fulfilled)
-WHERE l.location_id = u.location_id AND l.reservation_id = u.reservation_id AND l.sku = u.sku;
+-- (Inserts and updates of reservations are part of a flush's single write:
+-- reservation_batch.sql.)
 
 -- name: due_for_expiry
 SELECT reservation_id FROM reservations
