@@ -27,6 +27,7 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     service: asyncio.subprocess.Process | None = None
+    worker: asyncio.subprocess.Process | None = None
     service_url: str = ""
 
     @property
@@ -64,19 +65,26 @@ class Context:
         return row
 
     async def start_service(self) -> str:
-        """``inventory serve`` as production runs it; returns its base URL once ready."""
+        """The service as production deploys it: ``inventory serve`` for HTTP and
+        ``inventory worker`` beside it (consumer, outbox relay, expiry sweeper), so the
+        relay's publishing runs on the other core rather than in the HTTP process.
+        Returns the base URL once ready."""
         await self.stop_service()
         port = free_port()
         self.service = await self.procs.start(
             "service",
             [python(), "-m", "service", "serve", "--host", HOST, "--port", str(port)],
-            self.env(workers_in_process=True),
+            self.env(workers_in_process=False),
+        )
+        self.worker = await self.procs.start(
+            "worker", [python(), "-m", "service", "worker"], self.env(workers_in_process=False)
         )
         self.service_url = f"http://{HOST}:{port}"
         await wait_http_ok(f"{self.service_url}/health/ready", self.service)
         return self.service_url
 
     async def stop_service(self) -> None:
-        if self.service is not None:
-            await self.procs.stop(self.service)
-            self.service = None
+        for proc in (self.service, self.worker):
+            if proc is not None:
+                await self.procs.stop(proc)
+        self.service = self.worker = None
