@@ -34,8 +34,15 @@ async def constant() -> Answer:
     return ANSWER
 
 
+@get("/v1/availability/{sku:str}/locations/{location_id:str}")
+async def same_route(sku: str, location_id: str) -> Answer:
+    """The one-SKU route's shape, so the ceiling runs under the very same wrk script
+    (random URLs cost the load generator CPU on the same two cores)."""
+    return ANSWER
+
+
 def create_app() -> Litestar:
-    return Litestar(route_handlers=[constant], logging_config=None, debug=False)
+    return Litestar(route_handlers=[constant, same_route], logging_config=None, debug=False)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Ceilings measured in the same run, so that the service's figures become ratios:
 
-- framework: bench/ceiling_app.py (constant JSON) under granian, same workers, same wrk;
+- framework: bench/ceiling_app.py (constant JSON on the one-SKU route) under granian,
+  same workers, same wrk script as the one-SKU scenario;
 - database: pgbench with bench/pgbench/*.sql (point read; one reservation per
   transaction on the hot row and on spread rows);
 - broker: bench/broker_ceiling.py (decode and ack, same prefetch), see messages.py.
@@ -39,8 +40,9 @@ async def framework(ctx: Context) -> None:
         await wait_http_ok(f"{url}/", app)
         args = ctx.wrk_args("benchreader")
         common = {"threads": o.threads, "connections": o.connections}
-        await run_wrk(ctx.procs, "ceiling", url, args, duration_s=o.warmup_s, **common)
-        load = await run_wrk(ctx.procs, "ceiling", url, args, duration_s=o.duration_s, **common)
+        # one_sku.lua, as the one-SKU scenario: the same random URLs and headers.
+        await run_wrk(ctx.procs, "one_sku", url, args, duration_s=o.warmup_s, **common)
+        load = await run_wrk(ctx.procs, "one_sku", url, args, duration_s=o.duration_s, **common)
     finally:
         await ctx.procs.stop(app)
     ctx.add(row_from_load("ceiling.framework", "ceiling: framework (constant JSON)", load))
