@@ -167,7 +167,7 @@ async def _worker(settings: Settings) -> int:
     from service.messaging.worker import Worker
     from service.runtime import Runtime
 
-    runtime = await Runtime.start(settings)
+    runtime = await Runtime.start(settings, serves_reads=False)
     worker = Worker(runtime)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

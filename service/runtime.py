@@ -41,7 +41,10 @@ class Runtime:
     warming: asyncio.Task[int] | None = None
 
     @classmethod
-    async def start(cls, settings: Settings) -> Runtime:
+    async def start(cls, settings: Settings, *, serves_reads: bool = True) -> Runtime:
+        """Connect and start. ``serves_reads=False`` (``inventory worker``): the
+        availability cache is not warmed, as nothing reads it there; loading two
+        million balances would only compete with the consumer for CPU."""
         pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
@@ -57,7 +60,7 @@ class Runtime:
         feed.subscribe(OUTBOX_CHANNEL, lambda _payload: runtime.outbox_signal.set())
         await feed.start()
         await read_model.start()
-        if settings.availability_cache_warm:
+        if settings.availability_cache_warm and serves_reads:
             runtime.warming = asyncio.create_task(_warm(read_model), name="cache-warm")
         return runtime
 
