@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import msgspec
+
 from service.domain.ledger import Delta
 from service.domain.reservations import ReservationState
 from service.storage.ledger import change_notices, summed
@@ -20,11 +22,14 @@ from service.storage.pool import Connection
 from service.storage.sql import Queries
 
 Q = Queries("reservation_batch.sql")
+_json = msgspec.json.Encoder()
 
 
 @dataclass
 class BatchWrite:
-    """Everything one flush writes. Created and updated reservations never overlap."""
+    """Everything one flush writes. Created and updated reservations never overlap, and
+    every row is stamped ``occurred_at`` (the reservations' created_at and updated_at
+    too: the domain stamps them with the flush's ``now``)."""
 
     occurred_at: datetime
     created: Sequence[ReservationState] = ()
@@ -49,16 +54,14 @@ class ReservationBatchRepository:
         sums = summed(batch.deltas)
         await self.conn.execute(
             Q.write_batch,
+            batch.occurred_at,
             *columns(
                 [(r.location_id, r.reservation_id, r.status, r.channel, r.external_ref,
-                  r.fingerprint, r.expires_at, r.created_at, r.updated_at)
-                 for r in batch.created], 9),
+                  r.fingerprint, r.expires_at) for r in batch.created], 7),
             *columns(
                 [(r.location_id, r.reservation_id, x.sku, x.quantity, x.fulfilled)
                  for r in batch.created for x in r.lines], 5),
-            *columns(
-                [(r.location_id, r.reservation_id, r.status, r.updated_at)
-                 for r in batch.updated], 4),
+            *columns([(r.location_id, r.reservation_id, r.status) for r in batch.updated], 3),
             *columns(
                 [(r.location_id, r.reservation_id, x.sku, x.fulfilled)
                  for r in batch.updated for x in r.lines if x.fulfilled], 4),
@@ -66,12 +69,13 @@ class ReservationBatchRepository:
                 [(d.location_id, d.sku, d.kind, d.on_hand, d.reserved, d.incoming, d.reference,
                   d.reason, actor) for d, actor in zip(batch.deltas, batch.actors, strict=True)],
                 9),
-            batch.occurred_at,
             *columns([(*key, *total) for key, total in sums.items()], 5),
             *columns(
                 [(m.exchange, m.routing_key, m.message_id, m.correlation_id, m.payload)
                  for m in batch.messages], 5),
             batch.answer_scope,
-            *columns([(key, *answer) for key, answer in sorted(batch.answers.items())], 3),
+            *columns(
+                [(key, status, _json.encode(body).decode())
+                 for key, (status, body) in sorted(batch.answers.items())], 3),
             change_notices(sku for _, sku in sums) if sums else [],
         )  # fmt: skip
