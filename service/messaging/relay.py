@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange
+import aiormq
+from aio_pika.abc import AbstractChannel
 
 from service.logging import get_logger
 from service.storage.database import Database
-from service.storage.outbox import DEFAULT_EXCHANGE, StoredMessage
+from service.storage.outbox import StoredMessage
 from service.usecases.outbox import publish_pending
 
 log = get_logger(__name__)
+PERSISTENT = 2  # AMQP delivery mode: written to disk by the broker
 
 
 class OutboxRelay:
@@ -31,7 +32,6 @@ class OutboxRelay:
         self.channel = channel
         self.batch = batch
         self.wakeup = wakeup
-        self._exchanges: dict[str, AbstractExchange] = {}
         self.published = 0
 
     async def run_forever(self, idle_s: float = 0.5) -> None:
@@ -57,23 +57,20 @@ class OutboxRelay:
         return sent
 
     async def _publish(self, row: StoredMessage) -> None:
+        """Straight to the channel underneath aio-pika (what ``Exchange.publish`` calls),
+        with the properties built once: an ``aio_pika.Message`` per row cost more CPU
+        than the publish itself. Confirms are on: a nack raises, the batch is not deleted."""
         message = row.message
-        exchange = await self._exchange(message.exchange)
-        await exchange.publish(
-            aio_pika.Message(
-                message.payload,
+        channel = await self.channel.get_underlay_channel()
+        await channel.basic_publish(
+            message.payload,
+            exchange=message.exchange,
+            routing_key=message.routing_key,
+            properties=aiormq.spec.Basic.Properties(
                 content_type="application/json",
                 message_id=message.message_id,
                 correlation_id=message.correlation_id,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                delivery_mode=PERSISTENT,
             ),
-            routing_key=message.routing_key,
             mandatory=False,  # an event nobody subscribed to is not an error
         )
-
-    async def _exchange(self, name: str) -> AbstractExchange:
-        if name == DEFAULT_EXCHANGE:
-            return self.channel.default_exchange
-        if name not in self._exchanges:
-            self._exchanges[name] = await self.channel.get_exchange(name, ensure=False)
-        return self._exchanges[name]
