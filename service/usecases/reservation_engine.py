@@ -35,8 +35,6 @@ import asyncio
 import contextvars
 from datetime import datetime
 
-import structlog
-
 from service.domain.reservations import (
     Outcome,
 )
@@ -96,7 +94,7 @@ class ReservationEngine:
             self._task = asyncio.create_task(
                 self._run(), name="reservation-engine", context=contextvars.Context()
             )
-        pending = Pending(step, origin, structlog.contextvars.get_contextvars())
+        pending = Pending(step, origin)
         self._queue.append(pending)
         self._wakeup.set()
         return await pending.future
@@ -129,8 +127,8 @@ class ReservationEngine:
                 for pending in batch:
                     await self._flush([pending])
                 return
-            log.exception(
-                "reservation_request_failed", error=type(exc).__name__, **batch[0].log_context
+            batch[0].context.run(
+                log.exception, "reservation_request_failed", error=type(exc).__name__
             )
             if not batch[0].future.done():
                 batch[0].future.set_exception(exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -74,7 +75,8 @@ class Origin:
 class Pending:
     step: Step
     origin: Origin
-    log_context: dict[str, object] = field(default_factory=dict)
+    # The submitter's context (its request or message id), for logging a failure.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
     future: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
