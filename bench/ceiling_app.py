@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 
 import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, get, post
+from litestar.params import JSONBody
+
+from service.contracts.reservations import CreateReservation
 
 
 class Answer(msgspec.Struct, kw_only=True):
@@ -41,8 +44,17 @@ async def same_route(sku: str, location_id: str) -> Answer:
     return ANSWER
 
 
+@post("/v1/reservations", status_code=201)
+async def reserve(data: JSONBody[CreateReservation]) -> Answer:
+    """The reservation route's shape: the same body decoded into the service's own
+    struct, a constant answer. What Litestar alone costs per reservation request."""
+    return ANSWER
+
+
 def create_app() -> Litestar:
-    return Litestar(route_handlers=[constant, same_route], logging_config=None, debug=False)
+    return Litestar(
+        route_handlers=[constant, same_route, reserve], logging_config=None, debug=False
+    )
 
 
 def main() -> None:

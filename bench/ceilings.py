@@ -1,7 +1,8 @@
 """Ceilings measured in the same run, so that the service's figures become ratios:
 
 - framework: bench/ceiling_app.py (constant JSON on the one-SKU route) under granian,
-  same workers, same wrk script as the one-SKU scenario;
+  same workers, same wrk script as the one-SKU scenario; and the same for the
+  reservation POST (same bodies, decoded into the service's struct, constant answer);
 - database: pgbench with bench/pgbench/*.sql (point read; one reservation per
   transaction on the hot row and on spread rows);
 - broker: bench/broker_ceiling.py (decode and ack, same prefetch), see messages.py.
@@ -19,6 +20,7 @@ from bench.context import Context
 from bench.options import DATABASE, HOST, HOT_SKU_NUMBER
 from bench.procs import free_port, python, wait_http_ok
 from bench.report import Row, row_from_load
+from bench.seed import hot_balance
 from bench.wrk_runner import run_wrk
 
 PGBENCH_DIR = Path(__file__).resolve().parent / "pgbench"
@@ -43,9 +45,18 @@ async def framework(ctx: Context) -> None:
         # one_sku.lua, as the one-SKU scenario: the same random URLs and headers.
         await run_wrk(ctx.procs, "one_sku", url, args, duration_s=o.warmup_s, **common)
         load = await run_wrk(ctx.procs, "one_sku", url, args, duration_s=o.duration_s, **common)
+        # reserve.lua, as the hot HTTP scenario: the same bodies, decoded, a constant answer.
+        location_id, sku = hot_balance()
+        post_args = ctx.wrk_args(
+            "benchwebshop", mode="hot", prefix="ceiling", ttl=3600, location=location_id, sku=sku
+        )
+        post = await run_wrk(
+            ctx.procs, "reserve", url, post_args, duration_s=o.duration_s, **common
+        )
     finally:
         await ctx.procs.stop(app)
     ctx.add(row_from_load("ceiling.framework", "ceiling: framework (constant JSON)", load))
+    ctx.add(row_from_load("ceiling.framework_post", "ceiling: framework POST (body decoded)", post))
 
 
 PGBENCH_RUNS = [

@@ -93,6 +93,13 @@ RATIOS = [
         ">= 3",
     ),
     Ratio(
+        "http_hot_vs_framework_post",
+        "HTTP hot reservations / framework POST ceiling",
+        "reservations.http_hot",
+        "ceiling.framework_post",
+        "-",
+    ),
+    Ratio(
         "http_spread_vs_pgbench_spread",
         "HTTP spread reservations / pgbench spread rows",
         "reservations.http_spread",
