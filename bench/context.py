@@ -49,6 +49,9 @@ class Context:
                 "INVENTORY_HTTP_WORKERS": str(self.options.workers),
                 "INVENTORY_RUN_WORKERS_IN_PROCESS": "true" if workers_in_process else "false",
                 "INVENTORY_PICKUP_CODE_SECRET": PICKUP_CODE_SECRET,
+                # Sized to the catalogue, as an operator would: at 10 million balances
+                # (250,000 SKUs) the default 100,000 SKUs left most reads to the database.
+                "INVENTORY_AVAILABILITY_CACHE_SKUS": str(max(self.nskus + 1, 100_000)),
             }
         )
 

@@ -1,0 +1,133 @@
+"""One flush of the reservation engine writes every row of its batch in one statement
+(service/storage/reservation_batch.sql). These tests put every kind of step into a
+single batch and check each table against what the steps, one at a time, would leave.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from service.contracts.reservations import CreateReservation, ReservationLineIn
+from service.runtime import Runtime
+from service.storage.pool import Pool
+from service.usecases.reservation_engine import (
+    Cancel,
+    Create,
+    Expire,
+    Fulfil,
+    Origin,
+    decide_in_transaction,
+)
+from service.usecases.reservations import reservation_fingerprint
+from service.usecases.verify import verify_ledger
+from tests.integration.test_reservations_smoke import stock
+
+WEBSHOP = Origin(actor="test")
+
+
+def create(reservation_id: str, *lines: tuple[str, int]) -> Create:
+    command = CreateReservation(
+        reservation_id=reservation_id,
+        location_id="ST-A",
+        lines=[ReservationLineIn(sku=sku, quantity=quantity) for sku, quantity in lines],
+    )
+    return Create(command, reservation_fingerprint(command), timedelta(minutes=30))
+
+
+def by_message(key: str) -> Origin:
+    return Origin(actor="amqp", idempotency_key=key, fingerprint=f"fp-{key}", reply_to="replies")
+
+
+async def test_one_batch_of_every_step_leaves_each_table_as_single_steps_would(
+    client: httpx.AsyncClient, runtime: Runtime, pool: Pool
+) -> None:
+    await stock(client, "ST-A", "RED", 10)
+    await stock(client, "ST-A", "BLUE", 10)
+    before = [
+        (create("held", ("RED", 3), ("BLUE", 2)), WEBSHOP),
+        (create("doomed", ("RED", 1)), WEBSHOP),
+    ]
+    await runtime.db.run(lambda conn: decide_in_transaction(conn, before))
+
+    batch = [
+        (create("two-lines", ("RED", 2), ("BLUE", 5)), WEBSHOP),  # created
+        (create("born-and-gone", ("BLUE", 1)), WEBSHOP),  # created, then cancelled below
+        (Cancel("born-and-gone", "changed mind"), WEBSHOP),
+        (Fulfil("held", [ReservationLineIn(sku="RED", quantity=2)]), WEBSHOP),  # partial
+        (Cancel("doomed"), WEBSHOP),
+        (create("too-many", ("RED", 50)), WEBSHOP),  # refused: nothing written for it
+        (Expire("held"), WEBSHOP),  # not due: no change
+        (create("by-message", ("RED", 1)), by_message("m-1")),
+        (create("by-message", ("RED", 1)), by_message("m-1")),  # the same message again
+    ]
+    outcomes = await runtime.db.run(lambda conn: decide_in_transaction(conn, batch))
+
+    assert [(o.status, o.code) for o in outcomes] == [
+        (201, "ok"),  # two-lines
+        (201, "ok"),  # born-and-gone
+        (200, "ok"),  # its cancel
+        (200, "ok"),  # held, fulfilled in part
+        (200, "ok"),  # doomed, cancelled
+        (409, "insufficient_stock"),
+        (204, "not_due"),
+        (201, "ok"),  # by-message
+        (201, "duplicate"),  # the same message again, answered as the first
+    ]
+    statuses = dict(await pool.fetch("SELECT reservation_id, status FROM reservations"))
+    assert statuses == {
+        "held": "fulfilled",
+        "doomed": "cancelled",
+        "two-lines": "active",
+        "born-and-gone": "cancelled",
+        "by-message": "active",
+    }
+    lines = {
+        (r["reservation_id"], r["sku"]): (r["quantity"], r["fulfilled"])
+        for r in await pool.fetch(
+            "SELECT reservation_id, sku, quantity, fulfilled FROM reservation_lines"
+        )
+    }
+    assert lines[("held", "RED")] == (3, 2)
+    assert lines[("held", "BLUE")] == (2, 0)
+    assert lines[("two-lines", "BLUE")] == (5, 0)
+    assert ("too-many", "RED") not in lines
+
+    balances = {
+        r["sku"]: (r["on_hand"], r["reserved"])
+        for r in await pool.fetch("SELECT sku, on_hand, reserved FROM balances")
+    }
+    # RED: 10 received, 2 sold by the fulfilment; reserved: two-lines 2 + by-message 1.
+    # BLUE: nothing sold; reserved: two-lines 5 (held's BLUE line was released).
+    assert balances == {"RED": (8, 3), "BLUE": (10, 5)}
+    assert await verify_ledger(runtime.db) == []
+
+    answer = await pool.fetchrow(
+        "SELECT status_code, response FROM idempotency_keys WHERE key = 'm-1'"
+    )
+    assert answer["status_code"] == 201
+    assert answer["response"]["routing_key"] == "reservation.confirmed"
+    replies = await pool.fetchval("SELECT count(*) FROM outbox WHERE routing_key = 'replies'")
+    assert replies == 2  # the message and its duplicate are both answered
+    stamped = await pool.fetchval(
+        "SELECT count(DISTINCT updated_at) FROM reservations WHERE reservation_id <> 'doomed'"
+        " AND reservation_id <> 'held'"
+    )
+    assert stamped == 1  # every row of one flush carries the flush's one clock reading
+
+
+async def test_a_batch_names_each_changed_sku_to_the_availability_cache(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await stock(client, "ST-A", "RED", 5)
+    await stock(client, "ST-A", "BLUE", 5)
+    await client.get("/v1/availability/RED/locations/ST-A")  # cached now
+    before = (await client.get("/v1/availability/BLUE/locations/ST-A")).json()
+
+    batch = [(create("one", ("RED", 2)), WEBSHOP), (create("two", ("RED", 1)), WEBSHOP)]
+    await runtime.db.run(lambda conn: decide_in_transaction(conn, batch))
+
+    red = (await client.get("/v1/availability/RED/locations/ST-A")).json()
+    assert (red["reserved"], red["available"]) == (3, 2)
+    assert (await client.get("/v1/availability/BLUE/locations/ST-A")).json() == before
