@@ -14,7 +14,6 @@ import re
 import secrets
 import time
 
-import structlog
 from litestar.types import (
     ASGIApp,
     HTTPResponseBodyEvent,
@@ -28,7 +27,7 @@ from litestar.types import (
 from service.api.auth import authorize, token_of
 from service.api.errors import PROBLEM_MEDIA_TYPE, problem_body, status_of
 from service.domain.errors import DomainError
-from service.logging import get_logger
+from service.logging import REQUEST_ID, get_logger
 
 log = get_logger("service.api.access")
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -56,7 +55,7 @@ class EdgeMiddleware:
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw_id)]
             await send(message)
 
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        token = REQUEST_ID.set(request_id)
         started = time.perf_counter() if self.access_log else 0.0
         try:
             await self._identify(scope)
@@ -72,7 +71,7 @@ class EdgeMiddleware:
                     "http_request", method=scope.get("method"), path=scope["path"], status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )  # fmt: skip
-            structlog.contextvars.reset_contextvars(**tokens)
+            REQUEST_ID.reset(token)
 
     async def _identify(self, scope: Scope) -> None:
         token = token_of(scope)
