@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     try:
         import uvloop
-    except ImportError:  # not on Windows: asyncio's own loop
+    except ImportError:  # uvloop is not installed (Windows): asyncio's own loop
         return None
     return uvloop.new_event_loop
 

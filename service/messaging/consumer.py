@@ -133,7 +133,9 @@ class CommandConsumer:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         """Runs in the task aio-pika starts for each delivery (no task of our own: one
-        task fewer per message)."""
+        task fewer per message). A channel that closes cancels these tasks: a message
+        cancelled mid-way is not acked, so the broker redelivers it and its idempotency
+        record (committed or not) makes the second delivery give the one effect and answer."""
         self._track(message)  # before any await: tags enter the window in delivery order
         async with self._slots:
             task = asyncio.current_task()
@@ -146,7 +148,7 @@ class CommandConsumer:
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         # Each delivery is its own task with its own copy of the context: bound once,
-        # never reset (bound_contextvars costed 5 % of a drain).
+        # never reset (bound_contextvars cost 5 % of a drain).
         structlog.contextvars.bind_contextvars(routing_key=message.routing_key)
         try:
             command = decode(message.body)

@@ -50,7 +50,7 @@ class ReservationBatchRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def write(self, batch: BatchWrite) -> None:
+    async def write_batch(self, batch: BatchWrite) -> None:
         sums = summed(batch.deltas)
         await self.conn.execute(
             Q.write_batch,

@@ -6,8 +6,9 @@
 -- Data-modifying CTEs all run, each on its own rows (created and updated
 -- reservations never overlap); foreign keys are checked at the end of the statement,
 -- so lines may name reservations inserted beside them.
--- Every row is stamped with the flush's one clock reading, $1. Empty arrays make
--- empty CTEs. Balances were locked earlier in the transaction
+-- Reservations and movements are stamped with the flush's one clock reading, $1
+-- (balances.updated_at and the recorded_at/changed_at defaults take the database's
+-- clock, as elsewhere). Empty arrays make empty CTEs. Balances were locked earlier in the transaction
 -- (reservation_flush.py); nothing here takes a new lock on a shared row.
 
 -- name: write_batch

@@ -2,7 +2,7 @@
 
 Claim message keys, lock reservation rows then balances (in the global order of
 docs/architecture.md), decide every step in arrival order in memory, write all
-rows with set-based statements. See reservation_engine.py for why and how.
+rows in one statement (reservation_batch.sql). See reservation_engine.py for why and how.
 """
 
 from __future__ import annotations
@@ -164,7 +164,9 @@ class Flush:
         locked tell most of them; only locations without one are looked up."""
         wanted = {p.step.command.location_id for p in self.batch if isinstance(p.step, Create)}
         unseen = wanted - set(active)
-        return active | await self.ledger.existing_locations(unseen) if unseen else active
+        if not unseen:
+            return active
+        return active | await self.ledger.existing_locations(unseen)
 
     # -- phase 4: decide, in arrival order -----------------------------------
 
@@ -264,7 +266,7 @@ class Flush:
 
     async def _write(self) -> None:
         """Every row of the batch in one statement (see reservation_batch.sql for why)."""
-        await ReservationBatchRepository(self.conn).write(
+        await ReservationBatchRepository(self.conn).write_batch(
             BatchWrite(
                 occurred_at=self.now,
                 created=list(self.created.values()),

@@ -27,10 +27,10 @@ from tests.integration.test_reservations_smoke import stock
 WEBSHOP = Origin(actor="test")
 
 
-def create(reservation_id: str, *lines: tuple[str, int]) -> Create:
+def create(reservation_id: str, *lines: tuple[str, int], at: str = "ST-A") -> Create:
     command = CreateReservation(
         reservation_id=reservation_id,
-        location_id="ST-A",
+        location_id=at,
         lines=[ReservationLineIn(sku=sku, quantity=quantity) for sku, quantity in lines],
     )
     return Create(command, reservation_fingerprint(command), timedelta(minutes=30))
@@ -110,11 +110,14 @@ async def test_one_batch_of_every_step_leaves_each_table_as_single_steps_would(
     assert answer["response"]["routing_key"] == "reservation.confirmed"
     replies = await pool.fetchval("SELECT count(*) FROM outbox WHERE routing_key = 'replies'")
     assert replies == 2  # the message and its duplicate are both answered
-    stamped = await pool.fetchval(
-        "SELECT count(DISTINCT updated_at) FROM reservations WHERE reservation_id <> 'doomed'"
-        " AND reservation_id <> 'held'"
+    stamps = await pool.fetchrow(
+        "SELECT count(DISTINCT updated_at) AS updated, min(created_at) AS first_created,"
+        " max(updated_at) AS last_updated FROM reservations"
     )
-    assert stamped == 1  # every row of one flush carries the flush's one clock reading
+    # Updated (held, doomed) and created rows all carry the second flush's one clock
+    # reading, later than the first flush's.
+    assert stamps["updated"] == 1
+    assert stamps["last_updated"] > stamps["first_created"]
 
 
 async def test_a_batch_names_each_changed_sku_to_the_availability_cache(
@@ -131,3 +134,20 @@ async def test_a_batch_names_each_changed_sku_to_the_availability_cache(
     red = (await client.get("/v1/availability/RED/locations/ST-A")).json()
     assert (red["reserved"], red["available"]) == (3, 2)
     assert (await client.get("/v1/availability/BLUE/locations/ST-A")).json() == before
+
+
+async def test_a_store_closed_with_stock_on_its_shelves_refuses_new_reservations(
+    client: httpx.AsyncClient, runtime: Runtime, pool: Pool
+) -> None:
+    await stock(client, "ST-A", "RED", 5)
+    await stock(client, "ST-B", "RED", 5)
+    await pool.execute("UPDATE locations SET active = false WHERE location_id = 'ST-A'")
+    batch = [
+        (create("at-a", ("RED", 1)), WEBSHOP),
+        (create("at-b", ("RED", 1), at="ST-B"), WEBSHOP),
+    ]
+
+    outcomes = await runtime.db.run(lambda conn: decide_in_transaction(conn, batch))
+
+    assert [(o.status, o.code) for o in outcomes] == [(422, "inactive_location"), (201, "ok")]
+    assert await pool.fetchval("SELECT sum(reserved) FROM balances") == 1

@@ -1,0 +1,59 @@
+"""The outbox relay deletes a row only once the broker has confirmed its message."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aio_pika
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from service.messaging.relay import OutboxRelay
+from service.runtime import Runtime
+from service.storage.outbox import OutboxRepository, reply
+from service.storage.pool import Pool
+
+
+async def test_a_message_the_broker_refuses_stays_in_the_outbox(
+    messaging_runtime: Runtime, clean: None, broker: AbstractRobustConnection, pool: Pool
+) -> None:
+    channel = await broker.channel(publisher_confirms=True)
+    full = await channel.declare_queue(
+        exclusive=True, arguments={"x-max-length": 0, "x-overflow": "reject-publish"}
+    )
+    await messaging_runtime.db.run(
+        lambda conn: OutboxRepository(conn).add([reply(full.name, b'{"n": 1}', "c-1")])
+    )
+    relay = OutboxRelay(messaging_runtime.db, channel, batch=10, wakeup=asyncio.Event())
+
+    with pytest.raises(aio_pika.exceptions.DeliveryError):
+        await relay.relay_once()
+
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_a_confirmed_message_is_delivered_and_deleted(
+    messaging_runtime: Runtime, clean: None, broker: AbstractRobustConnection, pool: Pool
+) -> None:
+    channel = await broker.channel(publisher_confirms=True)
+    queue = await channel.declare_queue(exclusive=True)
+    await messaging_runtime.db.run(
+        lambda conn: OutboxRepository(conn).add([reply(queue.name, b'{"n": 2}', "c-2")])
+    )
+    relay = OutboxRelay(messaging_runtime.db, channel, batch=10, wakeup=asyncio.Event())
+
+    assert await relay.relay_once() == 1
+
+    message = await queue.get(timeout=5)
+    assert (message.body, message.correlation_id, message.content_type) == (
+        b'{"n": 2}', "c-2", "application/json",
+    )  # fmt: skip
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_the_relay_refuses_a_channel_without_publisher_confirms(
+    messaging_runtime: Runtime, broker: AbstractRobustConnection
+) -> None:
+    channel = await broker.channel(publisher_confirms=False)
+    with pytest.raises(ValueError, match="publisher confirms"):
+        OutboxRelay(messaging_runtime.db, channel, batch=10, wakeup=asyncio.Event())
