@@ -70,7 +70,8 @@ class Context:
     async def start_service(self) -> str:
         """The service as production deploys it: ``inventory serve`` for HTTP and
         ``inventory worker`` beside it (consumer, outbox relay, expiry sweeper), so the
-        relay's publishing runs on the other core rather than in the HTTP process.
+        relay's publishing is scheduled by the OS beside the HTTP process instead of
+        taking turns on its event loop (all share the machine's 2 cores).
         Returns the base URL once ready."""
         await self.stop_service()
         port = free_port()

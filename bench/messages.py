@@ -43,7 +43,7 @@ def reservation_messages(
         if hot is not None:
             location_id, sku = hot
         else:
-            k = rng.randint(1, nskus)
+            k = rng.randint(3, nskus)  # not the hot or the sell-out SKU (see reserve.lua)
             location_id = cat.store_id(cat.store_of(k, rng.randrange(cat.width(k))))
             sku = cat.sku_id(k)
         message_id = f"{prefix}-{n}"

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
+
+import asyncpg
 
 from bench import catalogue as cat
 from bench import ceilings, exactness
@@ -108,6 +111,7 @@ async def checked(
     expect_rows: int | None = None,
     sql: str | None = None,
 ) -> Row:
+    backlog = await outbox_rows(ctx)  # right as the load stopped
     result = await exactness.check(
         ctx.dsn,
         ctx.procs,
@@ -130,7 +134,37 @@ async def checked(
     }
     row.note = exactness.summary(result)
     print(f"    {row.note}", flush=True)
+    await outbox_settled(ctx, row, backlog)
     return row
+
+
+async def outbox_rows(ctx: Context) -> int:
+    conn = await asyncpg.connect(ctx.dsn)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM outbox")
+    finally:
+        await conn.close()
+    return count
+
+
+async def outbox_settled(ctx: Context, row: Row, backlog: int, limit_s: float = 120.0) -> None:
+    """Record the events still unpublished when the load stopped and wait until the
+    worker's relay has published them, so that no scenario's publishing spills into
+    the next one's measurement. A dead worker is a failure, not a faster figure."""
+    if ctx.worker is not None and ctx.worker.returncode is not None:
+        raise RuntimeError(f"inventory worker exited with {ctx.worker.returncode}")
+    started = time.monotonic()
+    left = await outbox_rows(ctx)
+    while left and time.monotonic() - started < limit_s:
+        await asyncio.sleep(0.2)
+        left = await outbox_rows(ctx)
+    waited = round(time.monotonic() - started, 1)
+    row.details["outbox"] = {"backlog_at_end": backlog, "drained_in_s": waited, "left": left}
+    print(
+        f"    outbox: {backlog} events unpublished at the end, published in {waited} s", flush=True
+    )
+    if left:
+        raise RuntimeError(f"{left} outbox rows still unpublished after {limit_s:.0f} s")
 
 
 async def http_spread(ctx: Context) -> None:

@@ -21,7 +21,10 @@ function request()
   if opts.mode == "hot" then
     location, sku = opts.location, opts.sku
   else
+    -- Not SKU-000001 or SKU-000002: the hot and the sell-out balances keep their own
+    -- scenarios' exact stock (a spread request on the sell-out balance once took a unit).
     local k, s = random_store_balance()
+    while k <= 2 do k, s = random_store_balance() end
     location, sku = store_id(s), sku_id(k)
   end
   local body = string.format(
