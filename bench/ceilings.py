@@ -50,6 +50,7 @@ async def framework(ctx: Context) -> None:
         post_args = ctx.wrk_args(
             "benchwebshop", mode="hot", prefix="ceiling", ttl=3600, location=location_id, sku=sku
         )
+        await run_wrk(ctx.procs, "reserve", url, post_args, duration_s=o.warmup_s, **common)
         post = await run_wrk(
             ctx.procs, "reserve", url, post_args, duration_s=o.duration_s, **common
         )
