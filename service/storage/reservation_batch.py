@@ -43,7 +43,12 @@ class BatchWrite:
 
 def columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
     """Rows to ``width`` column lists (empty lists for no rows), for ``unnest``."""
-    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+    if not rows:
+        return [[] for _ in range(width)]
+    found = [list(c) for c in zip(*rows, strict=True)]
+    if len(found) != width:  # a section out of step with its SQL placeholders
+        raise ValueError(f"rows of {len(found)} columns where the statement takes {width}")
+    return found
 
 
 class ReservationBatchRepository:
