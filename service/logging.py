@@ -1,8 +1,9 @@
 """structlog, configured once: JSON lines in production, readable lines in development.
 
 Standard-library loggers (asyncpg, aio-pika, granian) are routed through the same
-renderer. Context such as ``request_id``, ``sku`` or ``message_id`` is bound with
-``structlog.contextvars`` and appears on every line logged while it is bound.
+renderer. Context such as ``sku`` or ``message_id`` is bound with
+``structlog.contextvars`` and appears on every line logged while it is bound; the HTTP
+``request_id`` has its own ContextVar (``REQUEST_ID``), added to every line the same way.
 """
 
 from __future__ import annotations

@@ -45,12 +45,8 @@ def movement_from_row(row: asyncpg.Record) -> RecordedMovement:
     return RecordedMovement(**dict(row.items()))
 
 
-def change_notices(skus: Iterable[str]) -> list[str]:
-    """NOTIFY payloads naming ``skus`` (one per line), each under PostgreSQL's size limit.
-
-    Also notes the change for this replica's own caches (see Database.run)."""
-    skus = set(skus)
-    note_changes("balances", skus)
+def change_notices(skus: set[str]) -> list[str]:
+    """NOTIFY payloads naming ``skus`` (one per line), each under PostgreSQL's size limit."""
     payloads: list[str] = []
     chunk: list[str] = []
     size = 0
@@ -172,6 +168,8 @@ class LedgerRepository:
 
     async def notify_changed(self, skus: Iterable[str]) -> None:
         """Tell every replica's availability cache which SKUs changed (sent at commit)."""
+        skus = set(skus)
+        note_changes("balances", skus)  # this replica's caches, after commit (Database.run)
         for payload in change_notices(skus):
             await self.conn.execute(Q.notify_balances_changed, payload)
 

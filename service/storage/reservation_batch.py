@@ -16,6 +16,7 @@ import msgspec
 
 from service.domain.ledger import Delta
 from service.domain.reservations import ReservationState
+from service.storage.database import note_changes
 from service.storage.ledger import change_notices, summed
 from service.storage.outbox import OutgoingMessage
 from service.storage.pool import Connection
@@ -57,6 +58,9 @@ class ReservationBatchRepository:
 
     async def write_batch(self, batch: BatchWrite) -> None:
         sums = summed(batch.deltas)
+        changed = {sku for _, sku in sums}
+        if changed:  # this replica's caches, after commit (Database.run)
+            note_changes("balances", changed)
         await self.conn.execute(
             Q.write_batch,
             batch.occurred_at,
@@ -82,5 +86,5 @@ class ReservationBatchRepository:
             *columns(
                 [(key, status, _json.encode(body).decode())
                  for key, (status, body) in sorted(batch.answers.items())], 3),
-            change_notices(sku for _, sku in sums) if sums else [],
+            change_notices(changed),
         )  # fmt: skip

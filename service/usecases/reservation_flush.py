@@ -50,12 +50,7 @@ log = get_logger(__name__)
 class Flush:
     """One batch's transaction: claim, lock, decide, write."""
 
-    def __init__(
-        self,
-        conn: Connection,
-        batch: list[Pending],
-        now: datetime | None = None,
-    ) -> None:
+    def __init__(self, conn: Connection, batch: list[Pending], now: datetime | None = None) -> None:
         self.conn = conn
         self.batch = batch
         self.now = now or datetime.now(UTC)
