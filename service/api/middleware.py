@@ -5,6 +5,11 @@ Every request gets a request id (``X-Request-ID`` when the caller sent a sane
 one, else a process prefix and a counter), bound into the log context and
 echoed in the response. Litestar runs route middleware after routing, so the
 route's ``opt`` (see ``service/api/auth.py``) is known here.
+
+A route may name an ``answer_in_memory`` function in its ``opt``: given the scope, it
+returns a ready JSON body for a 200, or None. The answer is sent from here, past
+Litestar's handler machinery; None lets the handler answer as usual. Only the
+one-SKU availability read does this (``service/api/availability.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from service.domain.errors import DomainError
 from service.logging import REQUEST_ID, get_logger
 
 log = get_logger("service.api.access")
+JSON_MEDIA_TYPE = "application/json"
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _PREFIX = secrets.token_hex(4)
 _COUNTER = itertools.count(1)
@@ -59,10 +65,16 @@ class EdgeMiddleware:
         started = time.perf_counter() if self.access_log else 0.0
         try:
             await self._identify(scope)
+            options = scope["route_handler"].opt
             try:
-                authorize(scope, scope["route_handler"].opt)
+                authorize(scope, options)
             except DomainError as refused:  # answered here, so it carries the request id
                 await _send_problem(send_with_id, refused)
+                return
+            in_memory = options.get("answer_in_memory")
+            body = in_memory(scope) if in_memory is not None else None
+            if body is not None:
+                await _send(send_with_id, 200, body, JSON_MEDIA_TYPE)
                 return
             await self.app(scope, receive, send_with_id)
         finally:
@@ -86,8 +98,12 @@ class EdgeMiddleware:
 async def _send_problem(send: Send, error: DomainError) -> None:
     status = status_of(error)
     body = problem_body(status, error.code, error.detail, field=error.field)
+    await _send(send, status, body, PROBLEM_MEDIA_TYPE)
+
+
+async def _send(send: Send, status: int, body: bytes, media_type: str) -> None:
     headers = [
-        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-type", media_type.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
     if status == 401:

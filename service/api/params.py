@@ -6,17 +6,20 @@ from typing import Annotated
 
 from litestar.params import HeaderParameter, PathParameter
 
+LOCATION_ID_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,63}$"
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
 LocationIdPath = Annotated[
     str,
     PathParameter(
-        pattern=r"^[A-Z0-9][A-Z0-9-]{1,63}$",
+        pattern=LOCATION_ID_PATTERN,
         description="A location code such as ST-BERGEN-SENTRUM.",
     ),
 ]
 SkuPath = Annotated[
     str,
     PathParameter(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        pattern=SKU_PATTERN,
         description="A stock-keeping unit such as SKU-100042.",
     ),
 ]

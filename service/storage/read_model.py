@@ -76,6 +76,11 @@ class BalanceCache:
             return entry
         return (await self._load([sku]))[sku]
 
+    def cached(self, sku: str) -> SkuBalances | None:
+        """The SKU's balances when memory holds them and the change feed keeps them
+        fresh; None when only the database can answer."""
+        return self._entries.get(sku) if self.live else None
+
     async def of_skus(self, skus: Sequence[str]) -> dict[str, SkuBalances]:
         found = {sku: self._entries[sku] for sku in skus if sku in self._entries}
         missing = [sku for sku in skus if sku not in found]

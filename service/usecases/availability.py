@@ -56,6 +56,18 @@ async def location_availability(
     return _location_availability(location, balances.get(location_id))
 
 
+def location_availability_in_memory(
+    model: ReadModel, sku: str, location_id: str
+) -> LocationAvailability | None:
+    """``location_availability``'s answer when memory alone holds it (change feed up,
+    SKU cached, location known), else None: the caller then asks the async path."""
+    balances = model.balances.cached(sku)
+    location = model.locations.get(location_id)
+    if balances is None or location is None:
+        return None
+    return _location_availability(location, balances.get(location_id))
+
+
 async def _location(model: ReadModel, location_id: str) -> Location:
     locations = await model.current_locations()
     location = locations.get(location_id)

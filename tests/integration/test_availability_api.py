@@ -285,6 +285,56 @@ async def test_a_replica_whose_change_feed_is_down_stops_listing_a_store_it_deac
         assert [s["location_id"] for s in near["stores"]] == ["ST-A"]
 
 
+# The one-SKU read is answered from memory by the edge middleware once its SKU is
+# cached (service/api/availability.py); it must be indistinguishable from the handler.
+
+
+async def test_an_answer_from_memory_is_the_handlers_answer_byte_for_byte(
+    client: Client, runtime: Runtime, pool: Pool
+) -> None:
+    await given_locations(client, "ST-A", low_stock_threshold=3)
+    await posted(client, "stock", receipt("ST-A", 5))
+    await settled(runtime, pool)
+    runtime.read_model.balances.clear()
+    from_handler = await client.get("/v1/availability/S1/locations/ST-A")  # a cache miss
+    assert runtime.read_model.balances.cached("S1") is not None
+    from_memory = await client.get("/v1/availability/S1/locations/ST-A")
+    assert from_memory.status_code == from_handler.status_code == 200
+    assert from_memory.content == from_handler.content
+    assert from_memory.json()["available"] == 5
+    for name in ("content-type", "content-length"):
+        assert from_memory.headers[name] == from_handler.headers[name]
+    assert from_memory.headers["x-request-id"] != from_handler.headers["x-request-id"]
+
+
+async def test_a_cached_sku_is_still_refused_without_a_key_or_with_a_bad_path(
+    client: Client, runtime: Runtime, pool: Pool
+) -> None:
+    await given_locations(client, "ST-A")
+    await posted(client, "stock", receipt("ST-A", 5))
+    await settled(runtime, pool)
+    await get(client, "/v1/availability/S1/locations/ST-A")
+    assert runtime.read_model.balances.cached("S1") is not None
+    anonymous = await client.get(
+        "/v1/availability/S1/locations/ST-A", headers={"Authorization": ""}
+    )
+    assert_problem(anonymous, 401, "unauthorized")
+    assert_problem(await client.get("/v1/availability/S1/locations/ST-NOWHERE"), 404,
+                   "location_not_found")  # fmt: skip
+    assert_problem(await client.get("/v1/availability/S1/locations/st-a"), 400, "invalid_parameter")
+
+
+async def test_a_replica_whose_change_feed_is_down_answers_one_sku_from_the_database(
+    client: Client, settings: Settings, pool: Pool, make_key: KeyMaker
+) -> None:
+    await given_locations(client, "ST-A")
+    await posted(client, "stock", receipt("ST-A", 5))
+    async with replica_without_feed(settings, pool, await make_key("admin")) as replica:
+        assert (await get(replica, "/v1/availability/S1/locations/ST-A"))["available"] == 5
+        await posted(client, "sale", sale("ST-A", 2))  # through the other replica
+        assert (await get(replica, "/v1/availability/S1/locations/ST-A"))["available"] == 3
+
+
 # The cart query.
 
 
