@@ -11,6 +11,7 @@ message Struct; a test fails while the checked-in files differ from these.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,7 +149,7 @@ def generate() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for struct_type in (*m.COMMAND_TYPES, *m.EVENT_TYPES):
         tag = tag_of(struct_type)
-        files[f"schemas/{tag}.json"] = _pretty(msgspec.json.schema(struct_type))
+        files[f"schemas/{tag}.json"] = _pretty(_clean_docs(msgspec.json.schema(struct_type)))
         files[f"examples/{tag}.json"] = _pretty(msgspec.to_builtins(EXAMPLES[tag]))
     files["asyncapi.json"] = _pretty(asyncapi())
     return files
@@ -159,6 +160,7 @@ def asyncapi() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         all_types, ref_template="#/components/schemas/{name}"
     )
+    components = _clean_docs(components)
     messages = {
         tag_of(t): {
             "name": tag_of(t),
@@ -223,6 +225,21 @@ def asyncapi() -> dict[str, Any]:
         },
         "components": {"messages": messages, "schemas": components},
     }  # fmt: skip
+
+
+def _clean_docs(schema: Any) -> Any:
+    """Descriptions as ``inspect.cleandoc`` gives them: msgspec 0.23 dedents docstrings,
+    0.22 did not, and proto/ must not depend on which one is installed."""
+    if isinstance(schema, dict):
+        return {
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else _clean_docs(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_clean_docs(item) for item in schema]
+    return schema
 
 
 def _pretty(value: object) -> bytes:
