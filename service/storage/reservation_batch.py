@@ -14,10 +14,10 @@ from datetime import datetime
 
 import msgspec
 
-from service.domain.ledger import Delta
+from service.domain.ledger import Balance, BalanceKey, Delta
 from service.domain.reservations import ReservationState
 from service.storage.database import note_changes
-from service.storage.ledger import change_notices, summed
+from service.storage.ledger import balance_from_row, change_notices, summed
 from service.storage.outbox import OutgoingMessage
 from service.storage.pool import Connection
 from service.storage.sql import Queries
@@ -55,6 +55,24 @@ def columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]
 class ReservationBatchRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    async def lock_for_creates(
+        self, reservation_ids: Sequence[str], balance_keys: Sequence[BalanceKey]
+    ) -> tuple[list[str], dict[BalanceKey, Balance], dict[str, bool]]:
+        """Lock, in one statement and in the global order, the existing reservations of
+        ``reservation_ids`` and the existing balances of ``balance_keys``. Returns the
+        locked reservation ids, the balances, and location_id -> active for them."""
+        keys = sorted(set(balance_keys))
+        rows = await self.conn.fetch(
+            Q.lock_for_creates,
+            sorted(set(reservation_ids)),
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+        locked = [r["reservation_id"] for r in rows if r["sku"] is None]
+        balances = {(r["location_id"], r["sku"]): balance_from_row(r) for r in rows if r["sku"]}
+        active = {r["location_id"]: r["active"] for r in rows if r["sku"] is not None}
+        return locked, balances, active
 
     async def write_batch(self, batch: BatchWrite) -> None:
         sums = summed(batch.deltas)

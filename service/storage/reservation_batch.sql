@@ -60,3 +60,32 @@ WITH new_reservations AS (
 SELECT
     (SELECT count(pg_notify('inventory_balances', chunk)) FROM unnest($44::text[]) AS chunk)
   + (SELECT count(pg_notify('inventory_outbox', '')) WHERE cardinality($35::text[]) > 0);
+
+-- name: lock_for_creates
+-- What a flush of creates alone must lock, in one round trip instead of two: the
+-- reservation rows that already carry one of the ids (a create sent again), then the
+-- balances, with their location's active flag. Each part takes its rows in the global
+-- order, and the Append runs its parts one after the other (locked_reservations
+-- first), so reservations are locked before balances, as by every other writer.
+WITH locked_reservations AS (
+    SELECT location_id, reservation_id FROM reservations
+    WHERE reservation_id = ANY($1::text[])
+    ORDER BY location_id, reservation_id
+    FOR UPDATE
+), locked_balances AS (
+    SELECT b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
+        coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock, l.active
+    FROM balances b
+    JOIN locations l USING (location_id)
+    JOIN unnest($2::text[], $3::text[]) AS k (location_id, sku)
+      ON b.location_id = k.location_id AND b.sku = k.sku
+    ORDER BY b.location_id, b.sku
+    FOR UPDATE OF b
+)
+SELECT location_id, reservation_id, NULL AS sku, NULL::bigint AS on_hand,
+    NULL::bigint AS reserved, NULL::bigint AS incoming, NULL::bigint AS safety_stock,
+    NULL::boolean AS active
+FROM locked_reservations
+UNION ALL
+SELECT location_id, NULL, sku, on_hand, reserved, incoming, safety_stock, active
+FROM locked_balances;

@@ -45,9 +45,14 @@ class ReservationRepository:
         if not ids:
             return {}
         locked = await self.conn.fetch(Q.lock_reservation_rows, ids)
-        if not locked:
+        return await self.with_lines([r["reservation_id"] for r in locked])
+
+    async def with_lines(self, locked_ids: list[str]) -> dict[str, ReservationState]:
+        """The reservations of ``locked_ids`` (locked by this transaction) with their
+        lines, read in a new statement: the latest committed lines."""
+        if not locked_ids:
             return {}
-        rows = await self.conn.fetch(Q.with_lines, [r["reservation_id"] for r in locked])
+        rows = await self.conn.fetch(Q.with_lines, locked_ids)
         return {r["reservation_id"]: reservation_from_row(r) for r in rows}
 
     async def get(self, reservation_id: str) -> ReservationState | None:

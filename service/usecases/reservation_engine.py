@@ -15,7 +15,9 @@ Locking story of one flush (one READ COMMITTED transaction, ``Database.run``):
 2. Reservation rows named by the batch, ``FOR UPDATE`` in
    (location_id, reservation_id) order.
 3. Balances touched by the batch, ``FOR UPDATE`` in (location_id, sku) order,
-   the same order ``post_movements`` uses. Every writer takes (2) before (3),
+   the same order ``post_movements`` uses. A batch of creates alone (a flash
+   sale) takes (2) and (3) in one statement, one part after the other
+   (``lock_for_creates`` in reservation_batch.sql). Every writer takes (2) before (3),
    so flushes on several replicas, movement batches and sweepers can wait for
    each other but cannot deadlock; a deadlock with an outside writer, or a
    unique violation from a concurrent create of the same new id elsewhere, is a
@@ -24,7 +26,8 @@ Locking story of one flush (one READ COMMITTED transaction, ``Database.run``):
    overselling is ``available >= requested`` on the locked row, updated after
    every accepted request of the batch.
 5. All rows written in one statement (reservation_batch.sql), then commit: the
-   balances stay locked for three round trips (lock, write, commit).
+   balances stay locked for three round trips (lock, write, commit); a batch of
+   creates makes four round trips in all (begin, lock, write, commit).
 A flush that fails for a non-transient reason is split and each request is
 retried alone, so one bad request cannot sink its neighbours.
 """

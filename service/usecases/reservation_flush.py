@@ -67,13 +67,7 @@ class Flush:
 
     async def run(self) -> list[Outcome]:
         answered = await self._claim_idempotency_keys()
-        self.reservations = await self.repo.lock(
-            rid for p in self.batch for rid in reservation_ids_of(p.step)
-        )
-        self.balances, active = await self.ledger.lock_existing_balances(self._balance_keys())
-        arriving = self._arriving_keys() - set(self.balances)
-        if arriving:  # goods arriving where the SKU never was: create (and lock) the balance
-            self.balances.update(await self.ledger.lock_balances(arriving))
+        active = await self._lock()
         known_locations = await self._known_locations(active)
         outcomes: list[Outcome] = []
         for index, pending in enumerate(self.batch):
@@ -131,6 +125,24 @@ class Flush:
         return answers
 
     # -- phase 2 and 3: what to lock ----------------------------------------
+
+    async def _lock(self) -> dict[str, bool]:
+        """Lock reservations, then balances; returns location_id -> active for the
+        balances' locations. A batch of creates alone (the flash sale) knows its
+        balances before it sees any reservation: both are locked in one statement."""
+        ids = [rid for p in self.batch for rid in reservation_ids_of(p.step)]
+        if all(isinstance(p.step, Create) for p in self.batch):
+            locked, self.balances, active = await ReservationBatchRepository(
+                self.conn
+            ).lock_for_creates(ids, list(self._balance_keys()))
+            self.reservations = await self.repo.with_lines(locked)
+            return active
+        self.reservations = await self.repo.lock(ids)
+        self.balances, active = await self.ledger.lock_existing_balances(self._balance_keys())
+        arriving = self._arriving_keys() - set(self.balances)
+        if arriving:  # goods arriving where the SKU never was: create (and lock) the balance
+            self.balances.update(await self.ledger.lock_balances(arriving))
+        return active
 
     def _balance_keys(self) -> set[BalanceKey]:
         keys: set[BalanceKey] = set()

@@ -151,3 +151,34 @@ async def test_a_store_closed_with_stock_on_its_shelves_refuses_new_reservations
 
     assert [(o.status, o.code) for o in outcomes] == [(422, "inactive_location"), (201, "ok")]
     assert await pool.fetchval("SELECT sum(reserved) FROM balances") == 1
+
+
+async def test_a_batch_of_creates_alone_sees_the_reservations_that_already_exist(
+    client: httpx.AsyncClient, runtime: Runtime, pool: Pool
+) -> None:
+    # A batch of creates alone locks reservations and balances in one statement
+    # (lock_for_creates); a repeated id must still be found with its lines.
+    await stock(client, "ST-A", "RED", 10)
+    await stock(client, "ST-B", "RED", 10)
+    first = [(create("kept", ("RED", 3)), WEBSHOP)]
+    await runtime.db.run(lambda conn: decide_in_transaction(conn, first))
+
+    batch = [
+        (create("kept", ("RED", 3)), WEBSHOP),  # the same create again: its first answer
+        (create("kept", ("RED", 4)), WEBSHOP),  # the same id, other content
+        (create("new", ("RED", 2)), WEBSHOP),
+        (create("elsewhere", ("RED", 1), at="ST-B"), WEBSHOP),
+        (create("nowhere", ("RED", 1), at="ST-NONE"), WEBSHOP),
+    ]
+    outcomes = await runtime.db.run(lambda conn: decide_in_transaction(conn, batch))
+
+    assert [(o.status, o.code) for o in outcomes] == [
+        (200, "ok"),
+        (409, "reservation_conflict"),
+        (201, "ok"),
+        (201, "ok"),
+        (422, "unknown_location"),
+    ]
+    reserved = dict(await pool.fetch("SELECT location_id, reserved FROM balances"))
+    assert reserved == {"ST-A": 5, "ST-B": 1}
+    assert await verify_ledger(runtime.db) == []
