@@ -132,10 +132,15 @@ class Flush:
         balances before it sees any reservation: both are locked in one statement."""
         ids = [rid for p in self.batch for rid in reservation_ids_of(p.step)]
         if all(isinstance(p.step, Create) for p in self.batch):
+            keys = self._balance_keys()
             locked, self.balances, active = await ReservationBatchRepository(
                 self.conn
-            ).lock_for_creates(ids, list(self._balance_keys()))
-            self.reservations = await self.repo.with_lines(locked)
+            ).lock_for_creates(ids, list(keys))
+            if locked:  # a create sent again; its lock may have made the statement wait
+                self.reservations = await self.repo.with_lines(locked)
+                # One snapshot served the whole statement: a balance created while it
+                # waited was not seen. Read them again (already locked: no wait).
+                self.balances, active = await self.ledger.lock_existing_balances(keys)
             return active
         self.reservations = await self.repo.lock(ids)
         self.balances, active = await self.ledger.lock_existing_balances(self._balance_keys())
