@@ -34,6 +34,7 @@ class LocationDirectory:
         self.by_id: dict[str, Location] = {}
         self.stores: list[Location] = []
         self._reload: asyncio.Task[None] | None = None
+        self._stale = False
 
     async def load(self) -> None:
         async with self.db.connection() as conn:
@@ -42,15 +43,22 @@ class LocationDirectory:
         self.stores = [loc for loc in locations if loc.kind == "store" and loc.active]
 
     def changed(self, _payload: str = RESET) -> None:
-        self._reload = asyncio.get_running_loop().create_task(self._reload_quietly())
+        self._stale = True
+        if self._reload is None or self._reload.done():
+            self._reload = asyncio.get_running_loop().create_task(self._reload_quietly())
 
     async def _reload_quietly(self) -> None:
-        """A reload that fails (database down) keeps the old directory; the next
-        change or the change feed's reconnection reloads it."""
-        try:
-            await self.load()
-        except Exception as exc:
-            log.warning("location_reload_failed", error=type(exc).__name__)
+        """One reload at a time, and once more when a change arrived during it: two
+        reloads side by side could finish in the wrong order and leave the older
+        directory. A reload that fails (database down) keeps the old directory; the
+        next change or the change feed's reconnection reloads it."""
+        while self._stale:
+            self._stale = False
+            try:
+                await self.load()
+            except Exception as exc:
+                log.warning("location_reload_failed", error=type(exc).__name__)
+                return
 
     def get(self, location_id: str) -> Location | None:
         return self.by_id.get(location_id)

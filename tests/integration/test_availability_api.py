@@ -354,6 +354,23 @@ async def test_a_replica_whose_change_feed_is_down_answers_one_sku_from_the_data
         assert (await get(replica, "/v1/availability/S1/locations/ST-A"))["available"] == 3
 
 
+async def test_location_changes_in_quick_succession_leave_the_latest_in_memory(
+    client: Client, runtime: Runtime, pool: Pool
+) -> None:
+    await given_locations(client, "ST-A")
+    await settled(runtime, pool)
+    directory = runtime.read_model.locations
+    for n in range(1, 6):  # each change starts a reload while the previous may still run
+        await pool.execute(
+            "UPDATE locations SET name = $1, updated_at = now() WHERE location_id = 'ST-A'",
+            f"Renamed {n}",
+        )
+        directory.changed()
+    await settled(runtime, pool)
+    assert (location := directory.get("ST-A")) is not None
+    assert location.name == "Renamed 5"
+
+
 # The cart query.
 
 
