@@ -1,5 +1,6 @@
 """A TCP proxy in front of PostgreSQL that a test can take down and bring back,
-to stage a database outage without touching the shared server."""
+to stage a database outage without touching the shared server, or stall: open
+connections stay open but nothing passes (a half-open connection)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class TcpProxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._streams: set[asyncio.StreamWriter] = set()
+        self.stalled = False  # while set, bytes are dropped, connections stay open
 
     async def up(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -40,6 +42,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await reader.read(65536):
+                if self.stalled:
+                    continue
                 writer.write(data)
                 await writer.drain()
         writer.close()

@@ -3,12 +3,16 @@
 Writers call ``pg_notify`` inside their transaction, so a notification is
 delivered only after the change commits. One dedicated connection listens; when
 it is lost, every subscriber is reset (the caches empty themselves and read
-through to the database) until the connection is back.
+through to the database) until the connection is back. A connection can also go
+silent without closing (a half-open TCP connection, a stalled network): it is asked
+``SELECT 1`` every HEARTBEAT_S, and one that does not answer within HEARTBEAT_S is
+treated as lost, so a cache is never stale for more than about two heartbeats.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -24,11 +28,14 @@ LOCATIONS_CHANNEL = "inventory_locations"
 OUTBOX_CHANNEL = "inventory_outbox"
 KEYS_CHANNEL = "inventory_keys"
 RESET = "*"  # a payload that means "forget everything"
+HEARTBEAT_S = 1.0
+CONNECT_TIMEOUT_S = 5.0
 
 
 class ChangeFeed:
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, heartbeat_s: float = HEARTBEAT_S) -> None:
         self.dsn = dsn
+        self.heartbeat_s = heartbeat_s
         self._handlers: dict[str, list[Callable[[str], None]]] = {}
         self._resets: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -54,7 +61,7 @@ class ChangeFeed:
         while True:
             lost = asyncio.Event()
             try:
-                conn = await connect(self.dsn)
+                conn = await connect(self.dsn, within_s=CONNECT_TIMEOUT_S)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("change_feed_connect_failed", error=str(exc))
                 await asyncio.sleep(delay)
@@ -68,13 +75,24 @@ class ChangeFeed:
                 self.connected.set()
                 delay = 0.1
                 log.info("change_feed_listening", channels=sorted(self._handlers))
-                await lost.wait()
+                await self._watch(conn, lost)
                 log.warning("change_feed_lost")
             finally:
                 self.connected.clear()
                 self._reset()
-                if not conn.is_closed():
-                    await conn.close()
+                conn.terminate()  # not close(): a silent connection would not answer it
+
+    async def _watch(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
+        """Return once the connection is lost or stops answering."""
+        while not lost.is_set():
+            try:
+                async with asyncio.timeout(self.heartbeat_s):
+                    await conn.execute("SELECT 1")
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.heartbeat_s):
+                    await lost.wait()
 
     def _dispatch(self, _conn: Any, _pid: int, channel: str, payload: object) -> None:
         for handler in self._handlers.get(channel, []):

@@ -60,8 +60,10 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Poo
     return pool  # type: ignore[no-any-return]
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    conn: asyncpg.Connection = await asyncpg.connect(dsn, server_settings=SERVER_SETTINGS)
+async def connect(dsn: str, *, within_s: float = 60.0) -> asyncpg.Connection:
+    conn: asyncpg.Connection = await asyncpg.connect(
+        dsn, server_settings=SERVER_SETTINGS, timeout=within_s
+    )
     await _init_connection(conn)
     return conn
 

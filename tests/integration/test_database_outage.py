@@ -13,6 +13,7 @@ from aio_pika.abc import AbstractRobustConnection
 from service.messaging.worker import Worker
 from service.runtime import Runtime
 from service.settings import Settings
+from service.storage.change_feed import BALANCES_CHANNEL, ChangeFeed
 from service.storage.database import Database
 from tests.reservation_helpers import Inbox, Publisher, create_message, given_stock
 from tests.tcp_proxy import TcpProxy
@@ -68,3 +69,28 @@ async def test_a_command_that_arrives_during_an_outage_is_applied_once_the_datab
         await replies.close()
         await worker.stop()
         await runtime.stop()
+
+
+async def test_a_change_feed_whose_connection_goes_silent_resets_the_caches_and_reconnects(
+    settings: Settings, proxy: TcpProxy
+) -> None:
+    # A half-open connection closes nothing and delivers no notification: without a
+    # heartbeat the caches would trust it, and stay stale, for as long as it lasts.
+    feed = ChangeFeed(through(settings.database_url, proxy.port), heartbeat_s=0.2)
+    resets: list[float] = []
+    feed.on_reset(lambda: resets.append(asyncio.get_running_loop().time()))
+    feed.subscribe(BALANCES_CHANNEL, lambda _payload: None)
+    await feed.start()
+    try:
+        resets.clear()
+        proxy.stalled = True
+        for _ in range(100):
+            if not feed.connected.is_set():
+                break
+            await asyncio.sleep(0.02)
+        assert not feed.connected.is_set(), "a silent connection must count as lost"
+        assert resets, "the caches must be told to forget"
+        proxy.stalled = False
+        await asyncio.wait_for(feed.connected.wait(), timeout=15)
+    finally:
+        await feed.stop()
