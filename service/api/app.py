@@ -64,7 +64,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development")
+            DefineMiddleware(
+                EdgeMiddleware,
+                access_log=settings.environment == "development",
+                max_body_bytes=settings.max_body_bytes,
+            )
         ],
         openapi_config=openapi_config(version("inventory-service")),
         request_max_body_size=settings.max_body_bytes,

@@ -6,10 +6,15 @@ one, else a process prefix and a counter), bound into the log context and
 echoed in the response. Litestar runs route middleware after routing, so the
 route's ``opt`` (see ``service/api/auth.py``) is known here.
 
-A route may name an ``answer_in_memory`` function in its ``opt``: given the scope, it
-returns a ready JSON body for a 200, or None. The answer is sent from here, past
-Litestar's handler machinery; None lets the handler answer as usual. Only the
-one-SKU availability read does this (``service/api/availability.py``).
+Two routes, the hottest of each kind, are answered from here, past Litestar's
+handler, parameter and response machinery, when they can be; otherwise their handler
+answers as usual, with the same bytes:
+- ``answer_in_memory`` in a route's ``opt`` (the one-SKU availability read): given the
+  scope, a ready JSON body for a 200, or None;
+- ``answer_from_body`` (creating a reservation, the flash sale's request): given the
+  scope and a JSON body read here (``Content-Type: application/json`` exactly, a
+  ``Content-Length`` within the limit), an ``Answer``, or None when the body does not
+  decode as it is; the body is then handed on to Litestar, which answers its error.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import itertools
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 
 from litestar.types import (
     ASGIApp,
@@ -25,6 +31,7 @@ from litestar.types import (
     HTTPResponseStartEvent,
     Message,
     Receive,
+    ReceiveMessage,
     Scope,
     Send,
 )
@@ -41,10 +48,15 @@ _PREFIX = secrets.token_hex(4)
 _COUNTER = itertools.count(1)
 
 
+Answer = tuple[int, bytes, str]  # status, body, media type
+_JSON = b"application/json"
+
+
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool, max_body_bytes: int) -> None:
         self.app = app
         self.access_log = access_log
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
@@ -68,13 +80,19 @@ class EdgeMiddleware:
             options = scope["route_handler"].opt
             try:
                 authorize(scope, options)
+                in_memory = options.get("answer_in_memory")
+                body = in_memory(scope) if in_memory is not None else None
+                if body is not None:
+                    await _send(send_with_id, 200, body, JSON_MEDIA_TYPE)
+                    return
+                from_body = options.get("answer_from_body")
+                if from_body is not None:
+                    answer, receive = await self._answer_from_body(scope, receive, from_body)
+                    if answer is not None:
+                        await _send(send_with_id, *answer)
+                        return
             except DomainError as refused:  # answered here, so it carries the request id
                 await _send_problem(send_with_id, refused)
-                return
-            in_memory = options.get("answer_in_memory")
-            body = in_memory(scope) if in_memory is not None else None
-            if body is not None:
-                await _send(send_with_id, 200, body, JSON_MEDIA_TYPE)
                 return
             await self.app(scope, receive, send_with_id)
         finally:
@@ -84,6 +102,33 @@ class EdgeMiddleware:
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )  # fmt: skip
             REQUEST_ID.reset(token)
+
+    async def _answer_from_body(
+        self,
+        scope: Scope,
+        receive: Receive,
+        answer: Callable[[Scope, bytes], Awaitable[Answer | None]],
+    ) -> tuple[Answer | None, Receive]:
+        """The route's answer to the JSON body, or None and a ``receive`` that hands the
+        body (as read so far) on to Litestar."""
+        length = _json_body_length(scope)
+        if length is None or length > self.max_body_bytes:
+            return None, receive
+        read: list[ReceiveMessage] = []
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":  # the client went away
+                return None, _replaying(read, receive)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if len(body) != length:
+            return None, _replaying(read, receive)
+        found = await answer(scope, body)
+        return found, receive if found is not None else _replaying(read, receive)
 
     async def _identify(self, scope: Scope) -> None:
         token = token_of(scope)
@@ -96,9 +141,35 @@ class EdgeMiddleware:
 
 
 async def _send_problem(send: Send, error: DomainError) -> None:
+    """The same body as the app's handler for domain errors (service/api/errors.py)."""
     status = status_of(error)
-    body = problem_body(status, error.code, error.detail, field=error.field)
+    body = problem_body(
+        status, error.code, error.detail, field=error.field,
+        errors=getattr(error, "errors", None), short_lines=getattr(error, "short_lines", None),
+    )  # fmt: skip
     await _send(send, status, body, PROBLEM_MEDIA_TYPE)
+
+
+def _json_body_length(scope: Scope) -> int | None:
+    """The declared Content-Length of a body sent as exactly ``application/json``;
+    None for anything else (other media types, parameters, chunked bodies)."""
+    media_type, length = None, None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media_type = value.lower()
+        elif name == b"content-length" and value.isdigit():
+            length = int(value)
+    return length if media_type == _JSON else None
+
+
+def _replaying(read: list[ReceiveMessage], receive: Receive) -> Receive:
+    """``receive`` that first gives back the messages already read."""
+    pending = list(read)
+
+    async def replay() -> ReceiveMessage:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
 
 
 async def _send(send: Send, status: int, body: bytes, media_type: str) -> None:

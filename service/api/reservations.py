@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
+from litestar.types import Scope
 
 from service.api.auth import requires
 from service.api.context import actor_of, runtime
-from service.api.errors import problem
+from service.api.errors import PROBLEM_MEDIA_TYPE, problem_body
 from service.api.examples import RESERVATION, body
+from service.api.middleware import JSON_MEDIA_TYPE, Answer
 from service.api.openapi import problems
 from service.api.params import IdPath
 from service.contracts.reservations import (
@@ -23,15 +26,39 @@ from service.contracts.reservations import (
 from service.domain.reservations import Outcome
 from service.usecases import reservations
 
+_CREATE = msgspec.json.Decoder(CreateReservation)
+_encode = msgspec.json.encode
 
-def answer(outcome: Outcome) -> Response[Any]:
-    """201/200 with the reservation, or a problem with the outcome's code."""
+
+def answer_of(outcome: Outcome) -> Answer:
+    """201/200 with the reservation, or a problem with the outcome's code: the bytes
+    both the handlers and the edge middleware send."""
     if outcome.ok and outcome.reservation is not None:
-        return Response(outcome.reservation.view(), status_code=outcome.status)
-    return problem(
+        return outcome.status, _encode(outcome.reservation.view()), JSON_MEDIA_TYPE
+    body = problem_body(
         outcome.status, outcome.code, outcome.detail, field=outcome.field,
         short_lines=list(outcome.short_lines) or None,
     )  # fmt: skip
+    return outcome.status, body, PROBLEM_MEDIA_TYPE
+
+
+def answer(outcome: Outcome) -> Response[Any]:
+    status, body, media_type = answer_of(outcome)
+    return Response(body, status_code=status, media_type=media_type)
+
+
+async def create_from_body(scope: Scope, body: bytes) -> Answer | None:
+    """``create`` below, for the edge middleware: the flash sale's request, without
+    Litestar's request and response machinery (docs/performance.md). None when the
+    body does not decode as it is: the handler then answers, with Litestar's error.
+    Raises what ``create_reservation`` raises (the middleware answers DomainErrors)."""
+    try:
+        command = _CREATE.decode(body)
+    except msgspec.DecodeError:  # ValidationError included
+        return None
+    rt = runtime(scope["app"].state)
+    actor = str(scope.get("actor", "api"))
+    return answer_of(await reservations.create_reservation(rt.engine, rt.settings, command, actor))
 
 
 class ReservationController(Controller):
@@ -41,7 +68,7 @@ class ReservationController(Controller):
     @post(
         "/",
         status_code=201,
-        opt=requires("reservations.write"),
+        opt={**requires("reservations.write"), "answer_from_body": create_from_body},
         responses=problems(400, 401, 403, 409, 422),
     )
     async def create(
