@@ -173,8 +173,17 @@ def http_error_handler(_request: Request[Any, Any, Any], exc: HTTPException) -> 
 
 
 def internal_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    return Response(
+        internal_error_body(exc),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def internal_error_body(exc: Exception) -> bytes:
+    """Logs ``exc`` with its traceback; the body of the 500 that answers it."""
     log.exception("unhandled_error", error=type(exc).__name__)
-    return problem(
+    return problem_body(
         HTTP_500_INTERNAL_SERVER_ERROR,
         "internal_error",
         "the service failed; the request was not applied",

@@ -37,7 +37,7 @@ from litestar.types import (
 )
 
 from service.api.auth import authorize, token_of
-from service.api.errors import PROBLEM_MEDIA_TYPE, problem_body, status_of
+from service.api.errors import PROBLEM_MEDIA_TYPE, internal_error_body, problem_body, status_of
 from service.domain.errors import DomainError
 from service.logging import REQUEST_ID, get_logger
 
@@ -94,6 +94,9 @@ class EdgeMiddleware:
             except DomainError as refused:  # answered here, so it carries the request id
                 await _send_problem(send_with_id, refused)
                 return
+            except Exception as failed:  # as the app's handler would, with the request id
+                await _send(send_with_id, 500, internal_error_body(failed), PROBLEM_MEDIA_TYPE)
+                return
             await self.app(scope, receive, send_with_id)
         finally:
             if self.access_log:
@@ -116,19 +119,24 @@ class EdgeMiddleware:
             return None, receive
         read: list[ReceiveMessage] = []
         chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             read.append(message)
             if message["type"] != "http.request":  # the client went away
                 return None, _replaying(read, receive)
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > length:  # more than declared: Litestar deals with it
+                return None, _replaying(read, receive)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        if len(body) != length:
+        if size != length:
             return None, _replaying(read, receive)
-        found = await answer(scope, body)
-        return found, receive if found is not None else _replaying(read, receive)
+        found = await answer(scope, b"".join(chunks))
+        if found is None:
+            return None, _replaying(read, receive)
+        return found, receive
 
     async def _identify(self, scope: Scope) -> None:
         token = token_of(scope)
@@ -141,7 +149,7 @@ class EdgeMiddleware:
 
 
 async def _send_problem(send: Send, error: DomainError) -> None:
-    """The same body as the app's handler for domain errors (service/api/errors.py)."""
+    """The same body as ``domain_error_handler`` (service/api/errors.py)."""
     status = status_of(error)
     body = problem_body(
         status, error.code, error.detail, field=error.field,

@@ -26,7 +26,6 @@ from service.contracts.reservations import (
 from service.domain.reservations import Outcome
 from service.usecases import reservations
 
-_CREATE = msgspec.json.Decoder(CreateReservation)
 _encode = msgspec.json.encode
 
 
@@ -53,8 +52,10 @@ async def create_from_body(scope: Scope, body: bytes) -> Answer | None:
     body does not decode as it is: the handler then answers, with Litestar's error.
     Raises what ``create_reservation`` raises (the middleware answers DomainErrors)."""
     try:
-        command = _CREATE.decode(body)
-    except msgspec.DecodeError:  # ValidationError included
+        # Decoded whole, then converted, as Litestar does: a typed decode would skip the
+        # ignored fields of a line unchecked (invalid UTF-8, numbers out of range).
+        command = msgspec.convert(msgspec.json.decode(body), CreateReservation)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # ValidationError too
         return None
     rt = runtime(scope["app"].state)
     actor = str(scope.get("actor", "api"))

@@ -12,6 +12,7 @@ import pytest
 
 from service.storage.database import Database
 from service.storage.pool import Pool
+from service.usecases import reservations
 from tests.helpers import assert_problem
 from tests.reservation_helpers import count_rows, create_body, given_stock
 
@@ -99,3 +100,47 @@ async def test_a_create_needs_a_key_that_may_reserve(client: Client, store: str)
         "/v1/reservations", content=body, headers={**SHORTCUT, "Authorization": ""}
     )
     assert_problem(anonymous, 401, "unauthorized")
+
+
+def with_line_extra(extra: bytes) -> bytes:
+    """A valid create whose line carries an extra field (lines ignore unknown fields)."""
+    return (
+        b'{"reservation_id": "r-1", "location_id": "ST-A", '
+        b'"lines": [{"sku": "S1", "quantity": 1, "note": ' + extra + b"}]}"
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        with_line_extra(b'"\xff\xfe"'),
+        with_line_extra(b"1e999"),
+        with_line_extra(b"9" * 5000),
+        with_line_extra(b"[" * 1200 + b"]" * 1200),
+    ],
+    ids=["invalid-utf8", "number-out-of-range", "huge-integer", "deep-nesting"],
+)
+async def test_an_ignored_field_is_still_checked_as_json_on_both_paths(
+    client: Client, store: str, pool: Pool, raw: bytes
+) -> None:
+    by_middleware = await client.post("/v1/reservations", content=raw, headers=SHORTCUT)
+    by_handler = await client.post("/v1/reservations", content=raw, headers=HANDLER)
+    assert by_middleware.status_code == 400, by_middleware.text
+    assert answered(by_middleware) == answered(by_handler)
+    assert by_middleware.headers["x-request-id"]
+    assert await count_rows(pool, "reservations") == 0
+
+
+async def test_an_unexpected_failure_is_the_same_500_with_a_request_id_on_both_paths(
+    client: Client, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("the engine is gone")
+
+    monkeypatch.setattr(reservations, "create_reservation", broken)
+    body = create_body("r-1", store, ("S1", 1))
+    by_middleware = await post(client, body, SHORTCUT)
+    by_handler = await post(client, body, HANDLER)
+    assert_problem(by_middleware, 500, "internal_error")
+    assert answered(by_middleware) == answered(by_handler)
+    assert by_middleware.headers["x-request-id"]
