@@ -43,13 +43,11 @@ from service.logging import REQUEST_ID, get_logger
 
 log = get_logger("service.api.access")
 JSON_MEDIA_TYPE = "application/json"
+Answer = tuple[int, bytes, str]  # status, body, media type
+_JSON = JSON_MEDIA_TYPE.encode()
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _PREFIX = secrets.token_hex(4)
 _COUNTER = itertools.count(1)
-
-
-Answer = tuple[int, bytes, str]  # status, body, media type
-_JSON = b"application/json"
 
 
 class EdgeMiddleware:
