@@ -24,6 +24,7 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from litestar.types import (
     ASGIApp,
@@ -75,25 +76,17 @@ class EdgeMiddleware:
         started = time.perf_counter() if self.access_log else 0.0
         try:
             await self._identify(scope)
-            options = scope["route_handler"].opt
+            answer: Answer | None = None
             try:
+                options = scope["route_handler"].opt
                 authorize(scope, options)
-                in_memory = options.get("answer_in_memory")
-                body = in_memory(scope) if in_memory is not None else None
-                if body is not None:
-                    await _send(send_with_id, 200, body, JSON_MEDIA_TYPE)
-                    return
-                from_body = options.get("answer_from_body")
-                if from_body is not None:
-                    answer, receive = await self._answer_from_body(scope, receive, from_body)
-                    if answer is not None:
-                        await _send(send_with_id, *answer)
-                        return
+                answer, receive = await self._shortcut(scope, receive, options)
             except DomainError as refused:  # answered here, so it carries the request id
-                await _send_problem(send_with_id, refused)
-                return
+                answer = _problem_of(refused)
             except Exception as failed:  # as the app's handler would, with the request id
-                await _send(send_with_id, 500, internal_error_body(failed), PROBLEM_MEDIA_TYPE)
+                answer = 500, internal_error_body(failed), PROBLEM_MEDIA_TYPE
+            if answer is not None:
+                await _send(send_with_id, *answer)
                 return
             await self.app(scope, receive, send_with_id)
         finally:
@@ -103,6 +96,20 @@ class EdgeMiddleware:
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )  # fmt: skip
             REQUEST_ID.reset(token)
+
+    async def _shortcut(
+        self, scope: Scope, receive: Receive, options: dict[str, Any]
+    ) -> tuple[Answer | None, Receive]:
+        """The route's own answer, if it names a shortcut that can give one; else None
+        and the ``receive`` the handler must read the body from."""
+        in_memory = options.get("answer_in_memory")
+        if in_memory is not None:
+            body = in_memory(scope)
+            return (None if body is None else (200, body, JSON_MEDIA_TYPE)), receive
+        from_body = options.get("answer_from_body")
+        if from_body is not None:
+            return await self._answer_from_body(scope, receive, from_body)
+        return None, receive
 
     async def _answer_from_body(
         self,
@@ -146,14 +153,14 @@ class EdgeMiddleware:
             scope["actor"] = principal.name  # type: ignore[typeddict-unknown-key]
 
 
-async def _send_problem(send: Send, error: DomainError) -> None:
-    """The same body as ``domain_error_handler`` (service/api/errors.py)."""
+def _problem_of(error: DomainError) -> Answer:
+    """The same answer as ``domain_error_handler`` (service/api/errors.py)."""
     status = status_of(error)
     body = problem_body(
         status, error.code, error.detail, field=error.field,
         errors=getattr(error, "errors", None), short_lines=getattr(error, "short_lines", None),
     )  # fmt: skip
-    await _send(send, status, body, PROBLEM_MEDIA_TYPE)
+    return status, body, PROBLEM_MEDIA_TYPE
 
 
 def _json_body_length(scope: Scope) -> int | None:

@@ -117,6 +117,7 @@ LIMIT $1;
 -- name: lock_existing_balances
 -- Lock the named balances that exist, in (location_id, sku) order; with whether
 -- their location is active (which spares the caller a look-up of those locations).
+-- reservation_batch.sql's lock_for_creates repeats this as its second part: change both.
 SELECT b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
     coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock, l.active
 FROM balances b

@@ -70,8 +70,9 @@ class ReservationBatchRepository:
             [k[1] for k in keys],
         )
         locked = [r["reservation_id"] for r in rows if r["sku"] is None]
-        balances = {(r["location_id"], r["sku"]): balance_from_row(r) for r in rows if r["sku"]}
-        active = {r["location_id"]: r["active"] for r in rows if r["sku"] is not None}
+        found = [r for r in rows if r["sku"] is not None]
+        balances = {(r["location_id"], r["sku"]): balance_from_row(r) for r in found}
+        active = {r["location_id"]: r["active"] for r in found}
         return locked, balances, active
 
     async def write_batch(self, batch: BatchWrite) -> None:

@@ -67,6 +67,7 @@ SELECT
 -- balances, with their location's active flag. Each part takes its rows in the global
 -- order, and the Append runs its parts one after the other (locked_reservations
 -- first), so reservations are locked before balances, as by every other writer.
+-- locked_balances is ledger.sql's lock_existing_balances: change both together.
 WITH locked_reservations AS (
     SELECT location_id, reservation_id FROM reservations
     WHERE reservation_id = ANY($1::text[])
