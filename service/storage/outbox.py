@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.ids import new_id
 from service.storage.pool import Connection
 from service.storage.sql import Queries
 
@@ -24,11 +24,11 @@ class OutgoingMessage:
 
 
 def event(routing_key: str, payload: bytes, message_id: str | None = None) -> OutgoingMessage:
-    return OutgoingMessage(EVENTS_EXCHANGE, routing_key, payload, message_id or uuid.uuid4().hex)
+    return OutgoingMessage(EVENTS_EXCHANGE, routing_key, payload, message_id or new_id())
 
 
 def reply(reply_to: str, payload: bytes, correlation_id: str | None) -> OutgoingMessage:
-    return OutgoingMessage(DEFAULT_EXCHANGE, reply_to, payload, uuid.uuid4().hex, correlation_id)
+    return OutgoingMessage(DEFAULT_EXCHANGE, reply_to, payload, new_id(), correlation_id)
 
 
 @dataclass(frozen=True, slots=True)

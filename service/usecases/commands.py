@@ -17,6 +17,7 @@ from service.contracts.reservations import CreateReservation
 from service.contracts.stock import PostMovements
 from service.domain.errors import BatchTooLarge, DomainError, InsufficientStock
 from service.domain.reservations import Outcome, validate_lines
+from service.ids import new_id
 from service.settings import Settings
 from service.storage.database import Database
 from service.storage.idempotency import fingerprint
@@ -84,7 +85,7 @@ def step_for(command: ReservationMessage, settings: Settings) -> Step:
 
 
 def _now_and_id() -> tuple[datetime, str]:
-    return datetime.now(UTC), uuid.uuid4().hex
+    return datetime.now(UTC), new_id()
 
 
 async def _stock_movements(

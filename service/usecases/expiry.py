@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime
 
 from service.contracts.messages import AvailabilityChanged, encoder
 from service.domain.ledger import status
+from service.ids import new_id
 from service.storage.database import Database
 from service.storage.ledger import LedgerRepository
 from service.storage.outbox import OutboxRepository, event
@@ -44,7 +44,7 @@ async def announce_availability_changes(db: Database, limit: int) -> int:
         messages = []
         for balance, threshold in marks:
             payload = AvailabilityChanged(
-                event_id=uuid.uuid4().hex, occurred_at=now, sku=balance.sku,
+                event_id=new_id(), occurred_at=now, sku=balance.sku,
                 location_id=balance.location_id, on_hand=balance.on_hand,
                 reserved=balance.reserved, available=balance.available,
                 status=status(balance.available, threshold),

@@ -13,7 +13,6 @@ Locking story (one READ COMMITTED transaction per command):
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +41,7 @@ from service.domain.errors import (
 from service.domain.ledger import Balance, BalanceKey, Delta
 from service.domain.pickups import PickupLineState, PickupState
 from service.domain.slots import Slot, SlotRules, bookable, out_of_range, slots_on
+from service.ids import new_id
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.idempotency import fingerprint
@@ -67,7 +67,7 @@ def pickup_event(
     now: datetime,
     **extra: object,
 ) -> OutgoingMessage:
-    payload = kind(event_id=uuid.uuid4().hex, occurred_at=now, pickup=state.view(), **extra)  # type: ignore[arg-type]
+    payload = kind(event_id=new_id(), occurred_at=now, pickup=state.view(), **extra)  # type: ignore[arg-type]
     tag = type(payload).__struct_config__.tag
     assert isinstance(tag, str)
     return event(tag, encoder.encode(payload), payload.event_id)

@@ -9,7 +9,6 @@ delivered twice gets identical replies.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ import msgspec
 
 from service.contracts import messages as m
 from service.domain.reservations import Decision, Outcome
+from service.ids import new_id
 
 _BY_STATUS: dict[
     str,
@@ -65,9 +65,9 @@ def announce(
     """The event or reply for one decision; None when there is nothing to say
     (an expiry that was not due)."""
     outcome = decision.outcome
-    event_id = uuid.uuid4().hex
     if outcome.status == 204:
         return None
+    event_id = new_id()
     if not outcome.ok:
         return _encode(
             rejected(

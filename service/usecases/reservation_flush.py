@@ -7,7 +7,6 @@ rows in one statement (reservation_batch.sql). See reservation_engine.py for why
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import msgspec
@@ -24,6 +23,7 @@ from service.domain.reservations import (
     decide_fulfil,
     decide_transfer_in,
 )
+from service.ids import new_id
 from service.logging import get_logger
 from service.storage.idempotency import IdempotencyRepository, StoredAnswer
 from service.storage.ledger import LedgerRepository
@@ -118,7 +118,7 @@ class Flush:
                 pending.step.reservation_id,
                 outcome,
                 self.now,
-                uuid4_hex(),
+                new_id(),
                 pending.origin.correlation_id,
             )
             self._reply(pending, m_encode(payload))
@@ -290,10 +290,6 @@ class Flush:
                 answers=self.answers,
             )
         )
-
-
-def uuid4_hex() -> str:
-    return uuid.uuid4().hex
 
 
 def m_encode(payload: msgspec.Struct) -> bytes:

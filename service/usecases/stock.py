@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from datetime import UTC, datetime
 
 import msgspec
@@ -49,6 +48,7 @@ from service.domain.errors import (
     UnknownTransfer,
 )
 from service.domain.ledger import Plan, check_batch, plan_movements, touched_keys
+from service.ids import new_id
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.idempotency import IdempotencyRepository, fingerprint
@@ -186,7 +186,7 @@ def _occurred_at(command: PostMovements, plan: Plan, now: datetime) -> list[date
 
 def shortage_event(shortage: Shortage, now: datetime) -> OutgoingMessage:
     payload = StockShortage(
-        event_id=uuid.uuid4().hex, occurred_at=now, sku=shortage.sku,
+        event_id=new_id(), occurred_at=now, sku=shortage.sku,
         location_id=shortage.location_id, on_hand=shortage.on_hand, reserved=shortage.reserved,
         short_by=shortage.short_by,
     )  # fmt: skip
