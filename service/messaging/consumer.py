@@ -11,40 +11,56 @@
   valid command. An unexpected error is retried a few times, then dead-lettered
   with its reason (the quorum queue's delivery limit is a last safety net).
 Many messages are in flight at once (prefetch), so the reservation engine can
-put a burst on one SKU into one transaction.
+put a burst on one SKU into one transaction. A reservation step costs no task or
+await of its own: its delivery's task hands it to the engine and ends, and the
+engine's answer settles it (``_decided``). Other commands are handled, one task
+each, to the end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aio_pika
 import msgspec
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from aio_pika.abc import AbstractRobustChannel
+from aiormq.abc import DeliveredMessage
 
 from service.contracts.messages import (
     Command,
     PickupBookMessage,
     PickupCancelMessage,
+    ReservationCancelMessage,
+    ReservationCreateMessage,
+    ReservationFulfilMessage,
     command_decoder,
 )
 from service.domain.errors import InvalidInput
+from service.domain.reservations import Outcome
 from service.logging import get_logger
-from service.messaging.acks import AckWindow
+from service.messaging.acks import BatchedAcks
+from service.messaging.subscription import Subscription
 from service.messaging.topology import Topology
 from service.settings import Settings
 from service.storage.database import TRANSIENT_ERRORS, Database
-from service.usecases.commands import Delivery, handle_command
+from service.usecases.commands import Delivery, handle_command, reservation_request
 from service.usecases.reservation_engine import ReservationEngine
 
 log = get_logger(__name__)
 TRANSIENT_FIRST_PAUSE_S = 0.5
 TRANSIENT_MAX_PAUSE_S = 30.0
 UNEXPECTED_FAILURES = 3
+RESERVATION_MESSAGES = (
+    ReservationCreateMessage,
+    ReservationCancelMessage,
+    ReservationFulfilMessage,
+)
 
 
 class PoisonMessage(Exception):
@@ -98,64 +114,85 @@ class KeyedLocks:
 
 class CommandConsumer:
     def __init__(
-        self, channel: AbstractChannel, topology: Topology, *, engine: ReservationEngine,
+        self, channel: AbstractRobustChannel, topology: Topology, *, engine: ReservationEngine,
         db: Database, settings: Settings,
     ) -> None:  # fmt: skip
-        self.channel = channel
         self.topology = topology
         self.engine = engine
         self.db = db
         self.settings = settings
-        self._tag: str | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._subscription = Subscription(channel, topology.commands_queue.name, self._on_delivery)
+        # Reservation steps waiting for the engine, and tasks handling other commands.
+        self._in_flight: set[asyncio.Future[Any]] = set()
         self._slots = asyncio.Semaphore(settings.consumer_concurrency)
-        self._acks = AckWindow()
+        self._acks = BatchedAcks()
         self._in_order = KeyedLocks()
-        self._ack_channel: object = None  # the channel the window's tags belong to
-        self._ack_upto = 0
-        self._ack_task: asyncio.Task[None] | None = None
         self.handled = 0
         self.dead_lettered = 0
 
     async def start(self) -> None:
-        self._tag = await self.topology.commands_queue.consume(self._on_message)
+        await self._subscription.start()
         log.info("consumer_started", queue=self.topology.commands_queue.name)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop taking messages, let the ones in flight finish (unacked ones are redelivered)."""
-        if self._tag is not None:
-            await self.topology.commands_queue.cancel(self._tag)
-            self._tag = None
+        await self._subscription.stop()
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace_s)
-        if self._ack_task is not None:
-            await asyncio.wait([self._ack_task], timeout=grace_s)
+        await self._acks.flushed(grace_s)
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        """Runs in the task aio-pika starts for each delivery (no task of our own: one
-        task fewer per message). A channel that closes cancels these tasks: a message
-        cancelled mid-way is not acked, so the broker redelivers it and its idempotency
-        record (committed or not) makes the second delivery give the one effect and answer."""
-        self._track(message)  # before any await: tags enter the window in delivery order
-        async with self._slots:
-            task = asyncio.current_task()
-            assert task is not None
-            self._in_flight.add(task)
-            try:
-                await self._handle(message)
-            finally:
-                self._in_flight.discard(task)
-
-    async def _handle(self, message: AbstractIncomingMessage) -> None:
-        # Each delivery is its own task with its own copy of the context: bound once,
-        # never reset (bound_contextvars cost 5 % of a drain).
-        structlog.contextvars.bind_contextvars(routing_key=message.routing_key)
+    async def _on_delivery(self, message: DeliveredMessage) -> None:
+        """Runs in the task aiormq starts for each delivery. A channel that closes
+        cancels these tasks: a message cancelled mid-way is not acked, so the broker
+        redelivers it and its idempotency record (committed or not) makes the second
+        delivery give the one effect and answer."""
+        # Before any await: tags enter the ack window in delivery order.
+        self._acks.delivered(message.channel, message.delivery_tag or 0)
         try:
             command = decode(message.body)
         except PoisonMessage as poison:
             await self._dead_letter(message, poison.reason, poison.detail)
             return
-        structlog.contextvars.bind_contextvars(message_id=command.message_id)
+        if isinstance(command, RESERVATION_MESSAGES):
+            try:
+                step, origin = reservation_request(command, delivery_of(message), self.settings)
+            except InvalidInput as invalid:
+                await self._dead_letter(message, invalid.code, f"{invalid.field}: {invalid.detail}")
+                return
+            decision = self.engine.enqueue(step, origin)
+            self._in_flight.add(decision)
+            decision.add_done_callback(functools.partial(self._decided, message, command))
+            return
+        async with self._slots:
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)
+            try:
+                await self._handle(message, command)
+            finally:
+                self._in_flight.discard(task)
+
+    def _decided(
+        self, message: DeliveredMessage, command: Command, decision: asyncio.Future[Outcome]
+    ) -> None:
+        """The engine committed a reservation step (ack it), or failed (retry it as
+        ``_apply`` retries any command). A cancelled decision is left unacked."""
+        self._in_flight.discard(decision)
+        if decision.cancelled():
+            return
+        error = decision.exception()
+        if error is None:
+            self._acks.settle(message.channel, message.delivery_tag or 0)
+            self.handled += 1
+            return
+        retry = asyncio.create_task(self._apply(message, command, error))
+        self._in_flight.add(retry)
+        retry.add_done_callback(self._in_flight.discard)
+
+    async def _handle(self, message: DeliveredMessage, command: Command) -> None:
+        # Each delivery is its own task with its own copy of the context: bound once,
+        # never reset.
+        structlog.contextvars.bind_contextvars(routing_key=message.routing_key)
         key = _order_key(command)
         if key is None:
             await self._apply(message, command)
@@ -163,77 +200,52 @@ class CommandConsumer:
         async with self._in_order.hold(key):
             await self._apply(message, command)
 
-    async def _apply(self, message: AbstractIncomingMessage, command: Command) -> None:
-        """Apply until it commits. A transient fault (database down, deadlock) is retried
-        with backoff for as long as it lasts, holding the message unacked: it is never
-        dead-lettered for an outage. An unexpected error is retried a few times, then
-        dead-lettered with its reason so that it cannot block the queue."""
-        delivery = Delivery(message.reply_to, message.correlation_id)
+    async def _apply(
+        self, message: DeliveredMessage, command: Command, error: BaseException | None = None
+    ) -> None:
+        """Apply until it commits (``error``: the first attempt already failed so). A
+        transient fault (database down, deadlock) is retried with backoff for as long
+        as it lasts, holding the message unacked: it is never dead-lettered for an
+        outage. An unexpected error is retried a few times, then dead-lettered with its
+        reason so that it cannot block the queue."""
+        structlog.contextvars.bind_contextvars(message_id=command.message_id)
         delay, failures = TRANSIENT_FIRST_PAUSE_S, 0
         while True:
-            try:
-                await handle_command(
-                    command, delivery, engine=self.engine, db=self.db, settings=self.settings
-                )
-            except InvalidInput as invalid:
-                await self._dead_letter(message, invalid.code, f"{invalid.field}: {invalid.detail}")
-                return
-            except TRANSIENT_ERRORS as exc:
-                log.warning(
-                    "command_waiting_for_database", error=type(exc).__name__, retry_in_s=delay
-                )
-            except Exception as exc:
-                failures += 1
-                log.exception("command_failed", error=type(exc).__name__, attempt=failures)
-                if failures >= UNEXPECTED_FAILURES:
-                    await self._dead_letter(
-                        message, "handler_error", f"{type(exc).__name__}: {exc}"
-                    )
+            if error is None:
+                try:
+                    await handle_command(
+                        command, delivery_of(message), engine=self.engine, db=self.db,
+                        settings=self.settings,
+                    )  # fmt: skip
+                except Exception as exc:
+                    error = exc
+                else:
+                    self._acks.settle(message.channel, message.delivery_tag or 0)
+                    self.handled += 1
                     return
-            else:
-                await self._settle(message)
-                self.handled += 1
+            if isinstance(error, InvalidInput):
+                await self._dead_letter(message, error.code, f"{error.field}: {error.detail}")
                 return
+            if isinstance(error, TRANSIENT_ERRORS):
+                log.warning(
+                    "command_waiting_for_database", error=type(error).__name__, retry_in_s=delay
+                )
+            else:
+                failures += 1
+                log.error(
+                    "command_failed", error=type(error).__name__, attempt=failures, exc_info=error
+                )
+                if failures >= UNEXPECTED_FAILURES:
+                    detail = f"{type(error).__name__}: {error}"
+                    await self._dead_letter(message, "handler_error", detail)
+                    return
+            error = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, TRANSIENT_MAX_PAUSE_S)
 
-    # -- acknowledgements: after commit, batched ------------------------------
-
-    def _track(self, message: AbstractIncomingMessage) -> None:
-        if message.channel is not self._ack_channel:  # a new (or reopened) channel
-            self._ack_channel, self._acks, self._ack_upto = message.channel, AckWindow(), 0
-        self._acks.delivered(message.delivery_tag or 0)
-
-    async def _settle(self, message: AbstractIncomingMessage, *, ack: bool = True) -> None:
-        """The message is committed (or dead-lettered, or nacked on its own): ack it,
-        together with every earlier one already settled, in one ``multiple`` ack sent
-        once this burst of settlements is over. A message of a channel that has since
-        been closed is not acked: the broker redelivers it, and the idempotency record
-        turns that into a no-op."""
-        if message.channel is not self._ack_channel:
-            return
-        upto = self._acks.settle(message.delivery_tag or 0, ack=ack)
-        if upto is None:
-            return
-        self._ack_upto = max(self._ack_upto, upto)
-        if self._ack_task is None or self._ack_task.done():
-            self._ack_task = asyncio.create_task(self._send_acks())
-
-    async def _send_acks(self) -> None:
-        await asyncio.sleep(0)  # let the rest of this batch settle first
-        channel = self._ack_channel
-        while self._ack_upto and channel is self._ack_channel:
-            upto, self._ack_upto = self._ack_upto, 0
-            try:
-                await channel.basic_ack(upto, multiple=True)  # type: ignore[attr-defined]
-            except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-                log.warning("ack_failed_will_be_redelivered", error=type(exc).__name__)
-                return
-
-    async def _dead_letter(
-        self, message: AbstractIncomingMessage, reason: str, detail: str
-    ) -> None:
-        headers = dict(message.headers or {})
+    async def _dead_letter(self, message: DeliveredMessage, reason: str, detail: str) -> None:
+        properties = message.header.properties
+        headers = dict(properties.headers or {})
         headers.update(
             {
                 "x-inventory-error": reason,
@@ -246,14 +258,19 @@ class CommandConsumer:
             aio_pika.Message(
                 message.body,
                 headers=headers,
-                content_type=message.content_type,
-                message_id=message.message_id,
-                correlation_id=message.correlation_id,
-                reply_to=message.reply_to,
+                content_type=properties.content_type,
+                message_id=properties.message_id,
+                correlation_id=properties.correlation_id,
+                reply_to=properties.reply_to,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
             routing_key=message.routing_key or "unrouted",
         )
-        await self._settle(message)
+        self._acks.settle(message.channel, message.delivery_tag or 0)
         self.dead_lettered += 1
         log.warning("message_dead_lettered", reason=reason, detail=detail[:200])
+
+
+def delivery_of(message: DeliveredMessage) -> Delivery:
+    properties = message.header.properties
+    return Delivery(properties.reply_to, properties.correlation_id)

@@ -28,7 +28,13 @@ from service.usecases.reservation_engine import Cancel, Fulfil, Origin, Reservat
 from service.usecases.reservations import create_step, ensure_not_owned_by_pickup
 from service.usecases.stock import apply_movements
 
-__all__ = ["MESSAGE_SCOPE", "Delivery", "handle_command"]
+__all__ = [
+    "MESSAGE_SCOPE",
+    "Delivery",
+    "ReservationMessage",
+    "handle_command",
+    "reservation_request",
+]
 
 ReservationMessage = (
     m.ReservationCreateMessage | m.ReservationCancelMessage | m.ReservationFulfilMessage
@@ -51,6 +57,16 @@ async def handle_command(
             return await _book_pickup(db, command, delivery, settings.pickup_code_secret)
         case m.PickupCancelMessage():
             return await _cancel_pickup(db, command, delivery)
+    return await engine.submit(*reservation_request(command, delivery, settings))
+
+
+def reservation_request(
+    command: ReservationMessage, delivery: Delivery, settings: Settings
+) -> tuple[Step, Origin]:
+    """What the reservation engine decides for ``command``: its step, and its origin
+    (the message id as idempotency key, and where the answer goes).
+
+    Raises InvalidInput for content that makes no sense."""
     origin = Origin(
         actor=f"amqp:{command.channel}"
         if isinstance(command, m.ReservationCreateMessage)
@@ -60,7 +76,7 @@ async def handle_command(
         reply_to=delivery.reply_to,
         correlation_id=delivery.correlation_id,
     )
-    return await engine.submit(step_for(command, settings), origin)
+    return step_for(command, settings), origin
 
 
 def step_for(command: ReservationMessage, settings: Settings) -> Step:

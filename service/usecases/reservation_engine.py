@@ -92,6 +92,11 @@ class ReservationEngine:
 
     async def submit(self, step: Step, origin: Origin) -> Outcome:
         """Decide ``step`` and return its outcome once it is committed."""
+        return await self.enqueue(step, origin)
+
+    def enqueue(self, step: Step, origin: Origin) -> asyncio.Future[Outcome]:
+        """Queue ``step`` for the next flush; the future is resolved after its commit
+        (or fails with the flush's error). For callers that await many at once."""
         if self._task is None or self._task.done():
             # An empty context: the engine must not log with its first caller's request id.
             self._task = asyncio.create_task(
@@ -100,7 +105,7 @@ class ReservationEngine:
         pending = Pending(step, origin)
         self._queue.append(pending)
         self._wakeup.set()
-        return await pending.future
+        return pending.future
 
     async def stop(self) -> None:
         if self._task is not None:
