@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--queue", required=True)
     parser.add_argument("--expected", type=int, required=True)
-    parser.add_argument("--prefetch", type=int, default=256)
+    parser.add_argument("--prefetch", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
     # On uvloop, as ``inventory worker`` runs: the same event loop on both sides of the ratio.

@@ -43,6 +43,7 @@ class Options:
     warmup_s: int
     duration_s: int
     messages: int
+    rounds: int  # message drains and the broker ceiling, each run this many times
     pgbench_s: int
     pickup_stores: int
     only: frozenset[str]
@@ -81,6 +82,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=int, default=None, help="seconds per measured run")
     p.add_argument("--messages", type=int, default=None, help="messages per drain scenario")
     p.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="rounds of the message drains and the broker ceiling, alternating; the table "
+        "shows each one's median (default 3; 1 with --quick)",
+    )
+    p.add_argument(
         "--only",
         action="append",
         choices=GROUPS,
@@ -106,6 +114,7 @@ def options_from(argv: list[str] | None = None) -> Options:
         warmup_s=1 if quick else 3,
         duration_s=args.duration or (3 if quick else 10),
         messages=args.messages or (2_000 if quick else 20_000),
+        rounds=max(1, args.rounds or (1 if quick else 3)),
         pgbench_s=args.duration or (3 if quick else 10),
         pickup_stores=3 if quick else 10,
         only=frozenset(args.only),

@@ -165,7 +165,7 @@ async def _worker(settings: Settings) -> int:
     import signal
 
     from service.messaging.worker import Worker
-    from service.runtime import Runtime
+    from service.runtime import Runtime, freeze_heap
 
     runtime = await Runtime.start(settings, serves_reads=False)
     worker = Worker(runtime)
@@ -175,6 +175,7 @@ async def _worker(settings: Settings) -> int:
         loop.add_signal_handler(sig, stopping.set)
     try:
         await worker.start()
+        freeze_heap()  # what start-up built lives as long as the process
         print("inventory: worker running (consumer, outbox relay, expiry sweeper); Ctrl-C stops")
         await stopping.wait()
     finally:

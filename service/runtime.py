@@ -18,12 +18,19 @@ from service.usecases.reservation_engine import ReservationEngine
 log = get_logger(__name__)
 
 
-async def _warm(read_model: ReadModel) -> int:
-    """Warm the availability cache, then freeze the heap: the garbage collector
-    stops rescanning millions of long-lived cache objects (pauses of seconds)."""
-    loaded = await read_model.balances.warm()
+def freeze_heap() -> None:
+    """Move every object alive now out of the garbage collector's sight: it stops
+    rescanning long-lived objects (millions of them in a warm availability cache:
+    pauses of seconds; in the worker, its 40,000 start-up objects on every full
+    collection, about 4 % of its CPU on a message drain)."""
     gc.collect()
     gc.freeze()
+
+
+async def _warm(read_model: ReadModel) -> int:
+    """Warm the availability cache, then freeze the heap."""
+    loaded = await read_model.balances.warm()
+    freeze_heap()
     log.info("availability_cache_warm", skus=loaded)
     return loaded
 

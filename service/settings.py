@@ -42,7 +42,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     reservation_batch_max: PositiveInt = 500
     # Background work: consumer, outbox relay and expiry sweeper.
     run_workers_in_process: bool = True
-    consumer_prefetch: PositiveInt = 256
+    # Unacked messages held at once: a deep window lets one flush take hundreds of
+    # reservation steps (hot drain 6,500 -> 7,500/s going from 256 to 1,024).
+    consumer_prefetch: PositiveInt = 1024
+    # Commands other than reservation steps (movements, pickups) handled at once.
     consumer_concurrency: PositiveInt = 256
     sweep_interval_s: PositiveFloat = 5.0
     sweep_batch: PositiveInt = 500
