@@ -121,7 +121,7 @@ class CommandConsumer:
         self.engine = engine
         self.db = db
         self.settings = settings
-        self._subscription = Subscription(channel, topology.commands_queue.name, self._on_delivery)
+        self.subscription = Subscription(channel, topology.commands_queue.name, self._on_delivery)
         # Reservation steps waiting for the engine, and tasks handling other commands.
         self._in_flight: set[asyncio.Future[Any]] = set()
         self._slots = asyncio.Semaphore(settings.consumer_concurrency)
@@ -131,12 +131,12 @@ class CommandConsumer:
         self.dead_lettered = 0
 
     async def start(self) -> None:
-        await self._subscription.start()
+        await self.subscription.start()
         log.info("consumer_started", queue=self.topology.commands_queue.name)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop taking messages, let the ones in flight finish (unacked ones are redelivered)."""
-        await self._subscription.stop()
+        await self.subscription.stop()
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace_s)
         await self._acks.flushed(grace_s)

@@ -39,6 +39,16 @@ class Subscription:
         self._stopped = True
         self._retry: asyncio.Task[None] | None = None
 
+    @property
+    def consumer_tag(self) -> str | None:
+        return self._tag
+
+    @property
+    def consuming(self) -> bool:
+        """The broker delivers to this subscription now."""
+        underlay = self._underlay
+        return underlay is not None and not underlay.is_closed and self._tag is not None
+
     async def start(self) -> None:
         self._stopped = False
         self.channel.reopen_callbacks.add(self._on_reopen)
@@ -72,6 +82,7 @@ class Subscription:
         if self._stopped or frame.consumer_tag != self._tag:
             return
         log.error("consumer_cancelled_by_broker", queue=self.queue)
+        self._tag = None
         self._retry = asyncio.create_task(self._consume_again())
 
     async def _consume_again(self) -> None:

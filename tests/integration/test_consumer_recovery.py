@@ -1,0 +1,154 @@
+"""The consumer comes back by itself: after the broker closes its channel, after its
+connection is cut, and after the broker cancels it. Messages in flight at that moment
+are redelivered and have their one effect (nothing is acked before its commit)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from service.messaging.topology import COMMANDS_QUEUE
+from service.messaging.worker import Worker
+from service.runtime import Runtime
+from service.settings import Settings
+from service.storage.database import Database
+from service.storage.pool import Pool
+from tests.reservation_helpers import (
+    Inbox,
+    Publisher,
+    count_rows,
+    create_message,
+    eventually,
+    figures,
+    given_stock,
+    ledger_errors,
+)
+from tests.tcp_proxy import TcpProxy
+
+BURST = 60
+
+
+@pytest.fixture
+async def io(broker: AbstractRobustConnection) -> AsyncIterator[tuple[Publisher, Inbox]]:
+    publisher, inbox = await Publisher.open(broker), await Inbox.open(broker)
+    yield publisher, inbox
+    await inbox.close()
+    await publisher.close()
+
+
+async def send_burst(publisher: Publisher, inbox: Inbox, prefix: str) -> None:
+    for n in range(BURST):
+        body = create_message(f"{prefix}-{n}", f"{prefix}-r{n}", "ST-A", ("S1", 1))
+        await publisher.send(body, reply_to=inbox.name)
+
+
+async def answered_once_each(pool: Pool, inbox: Inbox, prefixes: list[str]) -> None:
+    """Every reservation of the bursts exists once, reserved matches, and each
+    message was answered (a redelivered one again, with the same reply)."""
+    wanted = {f"{p}-r{n}" for p in prefixes for n in range(BURST)}
+
+    async def all_answered() -> bool | None:
+        seen = {
+            msgspec.json.decode(m.body)["reservation"]["reservation_id"] for m in inbox.received
+        }
+        return True if seen >= wanted else None
+
+    await eventually(all_answered, "a reply to every message", within_s=30)
+    assert await count_rows(pool, "reservations") == len(wanted)
+    assert (await figures(pool, "ST-A", "S1")).reserved == len(wanted)
+    assert await ledger_errors(pool) == []
+
+
+async def consuming_again(worker: Worker) -> None:
+    assert worker.consumer is not None
+    channel = worker.consumer.subscription.channel
+
+    async def reopened() -> bool | None:
+        return True if not channel.is_closed and worker.consumer.subscription.consuming else None
+
+    await eventually(reopened, "the consumer to consume again", within_s=20)
+
+
+async def test_after_the_broker_closes_the_consumers_channel_it_consumes_again_and_loses_nothing(
+    worker: Worker, db: Database, pool: Pool, io: tuple[Publisher, Inbox]
+) -> None:
+    publisher, inbox = io
+    await given_stock(db, "ST-A", ("S1", 1000))
+    assert worker.consumer is not None
+    await send_burst(publisher, inbox, "before")
+    # An ack of a tag the broker never sent is a channel error: the broker closes the
+    # channel, and every message delivered on it and not yet acked goes back.
+    underlay = await worker.consumer.subscription.channel.get_underlay_channel()
+    await underlay.basic_ack(10_000_000)
+    await asyncio.sleep(0.2)
+    await consuming_again(worker)
+    await send_burst(publisher, inbox, "after")
+    await answered_once_each(pool, inbox, ["before", "after"])
+
+
+def through(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc, query="reconnect_interval=0.2"))
+
+
+async def test_after_its_connection_is_cut_the_worker_reconnects_and_consumes_again(
+    messaging_settings: Settings,
+    db: Database,
+    pool: Pool,
+    clean: None,
+    io: tuple[Publisher, Inbox],
+) -> None:
+    publisher, inbox = io
+    await given_stock(db, "ST-A", ("S1", 1000))
+    proxy = TcpProxy(5672)
+    await proxy.up()
+    settings = msgspec.structs.replace(
+        messaging_settings, amqp_url=through(messaging_settings.amqp_url, proxy.port)
+    )
+    runtime = await Runtime.start(settings)
+    worker = Worker(runtime)
+    await worker.start()
+    try:
+        await send_burst(publisher, inbox, "before")
+        await proxy.down()
+        await asyncio.sleep(0.5)
+        await proxy.up()
+        await consuming_again(worker)
+        await send_burst(publisher, inbox, "after")
+        await answered_once_each(pool, inbox, ["before", "after"])
+    finally:
+        await worker.stop()
+        await runtime.stop()
+        await proxy.down()
+
+
+async def test_when_the_broker_cancels_the_consumer_it_consumes_again(
+    worker: Worker,
+    db: Database,
+    pool: Pool,
+    broker: AbstractRobustConnection,
+    io: tuple[Publisher, Inbox],
+) -> None:
+    publisher, inbox = io
+    await given_stock(db, "ST-A", ("S1", 1000))
+    assert worker.consumer is not None
+    tag_before = worker.consumer.subscription.consumer_tag
+    channel = await broker.channel()
+    queue = await channel.get_queue(COMMANDS_QUEUE)
+    await queue.delete(if_unused=False, if_empty=False)  # the broker cancels its consumers
+    await channel.close()
+
+    async def consuming_with_a_new_tag() -> bool | None:
+        subscription = worker.consumer.subscription  # type: ignore[union-attr]
+        fresh = subscription.consuming and subscription.consumer_tag != tag_before
+        return True if fresh else None
+
+    await eventually(consuming_with_a_new_tag, "a new consumer on the queue", within_s=20)
+    await send_burst(publisher, inbox, "after")  # the queue and its bindings are back
+    await answered_once_each(pool, inbox, ["after"])
