@@ -14,7 +14,7 @@ import statistics
 
 import msgspec
 
-from bench import exactness, messages
+from bench import exactness, messages, profiles
 from bench.context import Context
 from bench.report import Row
 from bench.seed import hot_balance
@@ -70,9 +70,14 @@ async def drain_scenario(ctx: Context, kind: str, round_no: int = 0) -> Row:
     published = await messages.publish(ctx.amqp_url, batch)
     waiting = (await messages.queue_depths(ctx.amqp_url, [COMMANDS_QUEUE]))[COMMANDS_QUEUE]
     drain = await messages.drain_with_worker(
-        ctx.procs, ctx.env(workers_in_process=False), ctx.dsn, ctx.amqp_url, prefix, count
-    )
+        ctx.procs, ctx.env(workers_in_process=False), ctx.dsn, ctx.amqp_url, prefix, count,
+        profile=ctx.options.profile,
+    )  # fmt: skip
     print(f"    drain: {drain.rate:,.1f}/s", flush=True)
+    if drain.stacks is not None:
+        print(f"    worker profile: {drain.stacks}", flush=True)
+        for share, task in profiles.summary(drain.stacks):
+            print(f"      {share:5.1f} %  {task}", flush=True)
     row = Row(
         key=f"messages.{kind}",
         title=f"reservations by message, {kind}: drain",

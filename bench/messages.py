@@ -16,11 +16,13 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import aio_pika
 import asyncpg
 
 from bench import catalogue as cat
+from bench import profiles
 from bench.procs import Processes, python
 from service.contracts.messages import ReservationCreateMessage, encoder
 from service.contracts.reservations import ReservationLineIn
@@ -121,6 +123,7 @@ class Drain:
     seconds: float
     left_in_queue: int
     dead_lettered: int
+    stacks: Path | None = None  # py-spy's collapsed stacks of the worker (--profile)
 
     @property
     def rate(self) -> float:
@@ -131,12 +134,16 @@ DECIDED_SQL = "SELECT count(*) FROM idempotency_keys WHERE scope = $1 AND key LI
 
 
 async def drain_with_worker(
-    procs: Processes, env: dict[str, str], dsn: str, amqp_url: str, prefix: str, expected: int
-) -> Drain:
+    procs: Processes, env: dict[str, str], dsn: str, amqp_url: str, prefix: str, expected: int,
+    *, profile: bool = False,
+) -> Drain:  # fmt: skip
     """Start ``inventory worker``, wait until all ``expected`` messages are decided
-    (bounded), stop it; returns the drain figures."""
+    (bounded), stop it; returns the drain figures (``profile``: and py-spy's stacks)."""
     conn = await asyncpg.connect(dsn)
     worker = await procs.start(f"worker-{prefix}", [python(), "-m", "service", "worker"], env)
+    recording = profiles.Recording(procs, prefix, worker.pid) if profile else None
+    if recording is not None:
+        await recording.start()
     finished = None
     try:
         deadline = time.monotonic() + max(120.0, expected / 50)
@@ -149,6 +156,7 @@ async def drain_with_worker(
                 raise RuntimeError(f"inventory worker exited with {worker.returncode}")
             await asyncio.sleep(0.05)
     finally:
+        stacks = await recording.finish() if recording is not None else None
         await procs.stop(worker)
     try:
         first = await conn.fetchval(
@@ -166,7 +174,9 @@ async def drain_with_worker(
         await conn.close()
     depths = await queue_depths(amqp_url, [COMMANDS_QUEUE, DEAD_LETTER_QUEUE])
     seconds = (finished - first).total_seconds() if finished and first else 0.0
-    return Drain(decided, confirmed, seconds, depths[COMMANDS_QUEUE], depths[DEAD_LETTER_QUEUE])
+    return Drain(
+        decided, confirmed, seconds, depths[COMMANDS_QUEUE], depths[DEAD_LETTER_QUEUE], stacks
+    )
 
 
 async def broker_ceiling(

@@ -48,6 +48,7 @@ class Options:
     pickup_stores: int
     only: frozenset[str]
     keep: bool
+    profile: bool = False  # py-spy records the worker during each message drain
 
     @property
     def growth_scales(self) -> list[int]:
@@ -98,6 +99,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--keep", action="store_true", help="leave the database and vhost in place afterwards"
     )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="record the worker with py-spy during each message drain (bench/results/)",
+    )
     return p
 
 
@@ -119,4 +125,5 @@ def options_from(argv: list[str] | None = None) -> Options:
         pickup_stores=3 if quick else 10,
         only=frozenset(args.only),
         keep=bool(args.keep),
+        profile=bool(args.profile),
     )

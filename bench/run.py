@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ceilings, exactness, pickups, report, scenarios
+from bench import ceilings, exactness, pickups, profiles, report, scenarios
 from bench.context import Context
 from bench.growth import growth
 from bench.message_scenarios import message_scenarios
@@ -42,6 +42,8 @@ async def run(options: Options) -> int:
     ctx = Context(options, procs, work_dir, run_id=started.strftime("%H%M%S"))
     print(f"inventory bench: logs and load data in {work_dir}", flush=True)
     clock = time.monotonic()
+    if options.profile:
+        profiles.ensure_py_spy()
     try:
         await prepare_vhost(ctx)
         await prepare_data(ctx, options.balances)
