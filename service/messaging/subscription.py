@@ -30,6 +30,11 @@ RECONSUME_PAUSE_S = 1.0
 
 
 class Subscription:
+    """One consumer on ``queue`` while started. Consumes run one at a time (``_lock``)
+    and each checks what is there first, so a reopen and a retry after a broker cancel
+    racing each other leave one consumer; a consume that completes after ``stop``
+    cancels itself, so none is left after it."""
+
     def __init__(self, channel: AbstractRobustChannel, queue: str, callback: Callback) -> None:
         self.channel = channel
         self.queue = queue
@@ -37,7 +42,12 @@ class Subscription:
         self._underlay: AbstractChannel | None = None
         self._tag: str | None = None
         self._stopped = True
+        self._lock = asyncio.Lock()
         self._retry: asyncio.Task[None] | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     @property
     def consumer_tag(self) -> str | None:
@@ -55,46 +65,70 @@ class Subscription:
         await self._consume()
 
     async def stop(self) -> None:
-        """No new deliveries; those already delivered stay with the caller."""
+        """No new deliveries; those already delivered stay with the caller. A consume
+        under way (it may wait for a reconnection) cancels itself when it completes."""
         self._stopped = True
         self.channel.reopen_callbacks.discard(self._on_reopen)
-        if self._retry is not None:
-            self._retry.cancel()
+        self._cancel_retry()
         underlay, tag, self._tag = self._underlay, self._tag, None
         if underlay is not None and tag is not None and not underlay.is_closed:
-            try:
-                await underlay.basic_cancel(tag)
-            except (AMQPError, ConnectionError, RuntimeError) as exc:
-                log.warning("consumer_cancel_failed", error=type(exc).__name__)
+            await self._cancel(underlay, tag)
 
     async def _consume(self) -> None:
-        underlay = await self.channel.get_underlay_channel()
-        ok = await underlay.basic_consume(self.queue, self.callback, no_ack=False)
-        self._underlay, self._tag = underlay, ok.consumer_tag
-        underlay.on_consumer_cancel_callbacks.add(self._on_cancelled_by_broker)
+        """Consume on the channel as it is now, unless stopped or already consuming."""
+        async with self._lock:
+            if self._stopped or self.consuming:
+                return
+            underlay = await self.channel.get_underlay_channel()
+            ok = await underlay.basic_consume(self.queue, self.callback, no_ack=False)
+            tag = ok.consumer_tag or ""
+            if self.stopped:  # stop() ran while this was under way
+                await self._cancel(underlay, tag)
+                return
+            self._underlay, self._tag = underlay, tag
+            underlay.on_consumer_cancel_callbacks.add(self._on_cancelled_by_broker)
         log.info("consuming", queue=self.queue)
 
+    @staticmethod
+    async def _cancel(underlay: AbstractChannel, tag: str) -> None:
+        try:
+            await underlay.basic_cancel(tag)
+        except (AMQPError, ConnectionError, RuntimeError) as exc:
+            log.warning("consumer_cancel_failed", error=type(exc).__name__)
+
     async def _on_reopen(self, _channel: Any) -> None:
-        if not self._stopped:
+        """The robust channel is back (qos, queues and bindings restored)."""
+        self._cancel_retry()
+        try:
             await self._consume()
+        except (AMQPError, ConnectionError, RuntimeError) as exc:
+            # aio-pika would swallow this silently: say so, and keep trying.
+            log.warning("consume_after_reopen_failed", error=type(exc).__name__)
+            self._retry_later()
 
     def _on_cancelled_by_broker(self, frame: Basic.Cancel) -> None:
         if self._stopped or frame.consumer_tag != self._tag:
             return
         log.error("consumer_cancelled_by_broker", queue=self.queue)
         self._tag = None
+        self._retry_later()
+
+    def _retry_later(self) -> None:
+        self._cancel_retry()
         self._retry = asyncio.create_task(self._consume_again())
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None and self._retry is not asyncio.current_task():
+            self._retry.cancel()
+        self._retry = None
 
     async def _consume_again(self) -> None:
         """Until consuming works again, or the channel's own restoration takes over: a
         queue that is gone makes ``basic_consume`` close the channel, whose reopening
         declares the queue again and calls ``_on_reopen``."""
-        while not self._stopped:
+        while not self._stopped and not self.consuming:
             await asyncio.sleep(RECONSUME_PAUSE_S)
             try:
                 await self._consume()
-                return
             except (AMQPError, ConnectionError, RuntimeError) as exc:
                 log.warning("consume_again_failed", error=type(exc).__name__)
-                if self.channel.is_closed:
-                    return

@@ -1,10 +1,14 @@
 """The consumer comes back by itself: after the broker closes its channel, after its
 connection is cut, and after the broker cancels it. Messages in flight at that moment
-are redelivered and have their one effect (nothing is acked before its commit)."""
+are redelivered and have their one effect (nothing is acked before its commit).
+
+To be sure messages are in flight when the channel goes, the tests hold the balance's
+row lock: no flush can commit, so nothing may be acked, until they release it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +31,7 @@ from tests.reservation_helpers import (
     figures,
     given_stock,
     ledger_errors,
+    queue_depth,
 )
 from tests.tcp_proxy import TcpProxy
 
@@ -48,20 +53,56 @@ async def send_burst(publisher: Publisher, inbox: Inbox, prefix: str) -> None:
 
 
 async def answered_once_each(pool: Pool, inbox: Inbox, prefixes: list[str]) -> None:
-    """Every reservation of the bursts exists once, reserved matches, and each
-    message was answered (a redelivered one again, with the same reply)."""
+    """Every reservation of the bursts exists once, reserved matches, and each message
+    was answered (a redelivered one again, with the very same reply)."""
     wanted = {f"{p}-r{n}" for p in prefixes for n in range(BURST)}
 
+    def replies() -> dict[str, set[bytes]]:
+        found: dict[str, set[bytes]] = {}
+        for message in inbox.received:
+            rid = msgspec.json.decode(message.body)["reservation"]["reservation_id"]
+            found.setdefault(rid, set()).add(message.body)
+        return found
+
     async def all_answered() -> bool | None:
-        seen = {
-            msgspec.json.decode(m.body)["reservation"]["reservation_id"] for m in inbox.received
-        }
-        return True if seen >= wanted else None
+        return True if set(replies()) >= wanted else None
 
     await eventually(all_answered, "a reply to every message", within_s=30)
+    await inbox.settle(0.2)
+    assert [rid for rid, bodies in replies().items() if len(bodies) > 1] == []
     assert await count_rows(pool, "reservations") == len(wanted)
     assert (await figures(pool, "ST-A", "S1")).reserved == len(wanted)
     assert await ledger_errors(pool) == []
+
+
+@contextlib.asynccontextmanager
+async def balance_locked(pool: Pool, location_id: str, sku: str) -> AsyncIterator[None]:
+    """Hold the balance's row lock: every flush touching it waits, uncommitted."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "SELECT 1 FROM balances WHERE location_id = $1 AND sku = $2 FOR UPDATE",
+            location_id,
+            sku,
+        )
+        yield
+
+
+async def delivered(broker: AbstractRobustConnection) -> None:
+    """Wait until the command queue has handed every message out (none ready)."""
+
+    async def empty() -> bool | None:
+        return True if await queue_depth(broker, COMMANDS_QUEUE) == 0 else None
+
+    await eventually(empty, "every message delivered to the consumer")
+
+
+async def consumers_on(broker: AbstractRobustConnection, name: str) -> int:
+    channel = await broker.channel()
+    try:
+        queue = await channel.declare_queue(name, passive=True)
+        return int(queue.declaration_result.consumer_count or 0)
+    finally:
+        await channel.close()
 
 
 async def consuming_again(worker: Worker) -> None:
@@ -75,18 +116,25 @@ async def consuming_again(worker: Worker) -> None:
 
 
 async def test_after_the_broker_closes_the_consumers_channel_it_consumes_again_and_loses_nothing(
-    worker: Worker, db: Database, pool: Pool, io: tuple[Publisher, Inbox]
+    worker: Worker,
+    db: Database,
+    pool: Pool,
+    broker: AbstractRobustConnection,
+    io: tuple[Publisher, Inbox],
 ) -> None:
     publisher, inbox = io
     await given_stock(db, "ST-A", ("S1", 1000))
     assert worker.consumer is not None
-    await send_burst(publisher, inbox, "before")
-    # An ack of a tag the broker never sent is a channel error: the broker closes the
-    # channel, and every message delivered on it and not yet acked goes back.
-    underlay = await worker.consumer.subscription.channel.get_underlay_channel()
-    await underlay.basic_ack(10_000_000)
-    await asyncio.sleep(0.2)
-    await consuming_again(worker)
+    async with balance_locked(pool, "ST-A", "S1"):
+        await send_burst(publisher, inbox, "before")
+        await delivered(broker)
+        # An ack of a tag the broker never sent is a channel error: the broker closes the
+        # channel, and every message delivered on it and not yet acked goes back.
+        underlay = await worker.consumer.subscription.channel.get_underlay_channel()
+        await underlay.basic_ack(10_000_000)
+        await asyncio.sleep(0.2)
+        await consuming_again(worker)
+        assert await consumers_on(broker, COMMANDS_QUEUE) == 1
     await send_burst(publisher, inbox, "after")
     await answered_once_each(pool, inbox, ["before", "after"])
 
@@ -102,6 +150,7 @@ async def test_after_its_connection_is_cut_the_worker_reconnects_and_consumes_ag
     db: Database,
     pool: Pool,
     clean: None,
+    broker: AbstractRobustConnection,
     io: tuple[Publisher, Inbox],
 ) -> None:
     publisher, inbox = io
@@ -115,11 +164,13 @@ async def test_after_its_connection_is_cut_the_worker_reconnects_and_consumes_ag
     worker = Worker(runtime)
     await worker.start()
     try:
-        await send_burst(publisher, inbox, "before")
-        await proxy.down()
-        await asyncio.sleep(0.5)
-        await proxy.up()
-        await consuming_again(worker)
+        async with balance_locked(pool, "ST-A", "S1"):
+            await send_burst(publisher, inbox, "before")
+            await delivered(broker)
+            await proxy.down()
+            await asyncio.sleep(0.5)
+            await proxy.up()
+            await consuming_again(worker)
         await send_burst(publisher, inbox, "after")
         await answered_once_each(pool, inbox, ["before", "after"])
     finally:
@@ -150,5 +201,22 @@ async def test_when_the_broker_cancels_the_consumer_it_consumes_again(
         return True if fresh else None
 
     await eventually(consuming_with_a_new_tag, "a new consumer on the queue", within_s=20)
+    await asyncio.sleep(1.5)  # past the retry's pause: it must not consume a second time
+    assert await consumers_on(broker, COMMANDS_QUEUE) == 1
     await send_burst(publisher, inbox, "after")  # the queue and its bindings are back
     await answered_once_each(pool, inbox, ["after"])
+    await worker.consumer.stop()
+    assert await consumers_on(broker, COMMANDS_QUEUE) == 0
+
+
+async def test_a_stop_while_the_channel_reopens_leaves_no_consumer(
+    worker: Worker, broker: AbstractRobustConnection
+) -> None:
+    assert worker.consumer is not None
+    subscription = worker.consumer.subscription
+    underlay = await subscription.channel.get_underlay_channel()
+    await underlay.basic_ack(10_000_000)  # the broker closes the channel; it reopens
+    await subscription.stop()
+    await asyncio.sleep(1.5)
+    assert not subscription.consuming
+    assert await consumers_on(broker, COMMANDS_QUEUE) == 0
