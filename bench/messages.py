@@ -27,7 +27,7 @@ from bench.procs import Processes, python
 from service.contracts.messages import ReservationCreateMessage, encoder
 from service.contracts.reservations import ReservationLineIn
 from service.messaging.topology import COMMANDS_QUEUE, DEAD_LETTER_QUEUE, declare
-from service.usecases.message_answers import MESSAGE_SCOPE
+from service.usecases.message_idempotency import MESSAGE_SCOPE
 
 PUBLISH_WINDOW = 500
 BROKER_CEILING_QUEUE = "bench.broker-ceiling"

@@ -10,12 +10,13 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
+from service.api.asgi_routes import route_asgi_path_parameters
 from service.api.availability import AvailabilityController
+from service.api.edge import EdgeMiddleware
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.health import live, ready
 from service.api.locations import LocationController
-from service.api.middleware import EdgeMiddleware
-from service.api.openapi import docs_assets, openapi_config
+from service.api.openapi import docs_assets, document_asgi_routes, openapi_config
 from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
 from service.api.staff import StaffPageController
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 await worker.stop()
             await started.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             LocationController,
             StockController,
@@ -64,17 +65,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(
-                EdgeMiddleware,
-                access_log=settings.environment == "development",
-                max_body_bytes=settings.max_body_bytes,
-            )
+            DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development")
         ],
         openapi_config=openapi_config(version("inventory-service")),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # logging is configured once, by service.logging
         debug=False,
     )
+    route_asgi_path_parameters(app)
+    document_asgi_routes(app)
+    return app
 
 
 def app_from_env() -> Litestar:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
+from litestar.handlers import asgi
 from litestar.params import QueryParameter
-from litestar.types import Scope
+from litestar.types import HTTPScope, Receive, Send
 
+from service.api.asgi_routes import other_method, path_parameters
 from service.api.auth import requires
 from service.api.context import runtime
+from service.api.errors import Answer
 from service.api.examples import CART, body
-from service.api.openapi import problems
-from service.api.params import LOCATION_ID_PATTERN, SKU_PATTERN, LocationIdPath, SkuPath
+from service.api.openapi import OPENAPI, AsgiOperation, problems
+from service.api.params import LOCATION_ID, SKU, SkuPath
 from service.contracts.availability import (
     CartAvailability,
     CartQuery,
@@ -25,23 +27,17 @@ from service.contracts.availability import (
 )
 from service.usecases import availability
 
-_SKU = re.compile(SKU_PATTERN)
-_LOCATION_ID = re.compile(LOCATION_ID_PATTERN)
-
-
-def location_answer_in_memory(scope: Scope) -> bytes | None:
-    """The one-SKU read's 200 body straight from memory, for the edge middleware to send
-    without Litestar's handler and response machinery (the app's hottest request: this
-    about doubles its rate, docs/performance.md). None when the handler must answer:
-    invalid path (400), unknown location (404), SKU not cached or change feed down."""
-    params = scope["path_params"]
-    sku, location_id = params["sku"], params["location_id"]
-    if _SKU.match(sku) is None or _LOCATION_ID.match(location_id) is None:
-        return None
-    found = availability.location_availability_in_memory(
-        runtime(scope["app"].state).read_model, sku, location_id
-    )
-    return None if found is None else msgspec.json.encode(found)
+_PATH = {"sku": SKU.regex, "location_id": LOCATION_ID.regex}
+LOCATION_AVAILABILITY = AsgiOperation(
+    method="GET",
+    operation_id="V1AvailabilitySkuLocationsLocationIdLocationAvailability",
+    summary="LocationAvailability",
+    description="One SKU at one location.",
+    tags=("availability",),
+    path_parameters={"sku": SKU, "location_id": LOCATION_ID},
+    answers={200: ("Request fulfilled, document follows", LocationAvailability)},
+    problems=(400, 401, 403, 404),
+)
 
 
 class AvailabilityController(Controller):
@@ -58,16 +54,24 @@ class AvailabilityController(Controller):
         """Every active location's on_hand, reserved and available for one SKU."""
         return await availability.sku_availability(runtime(state).read_model, sku, kind)
 
-    @get(
+    @asgi(
         "/{sku:str}/locations/{location_id:str}",
-        opt={**requires("availability.read"), "answer_in_memory": location_answer_in_memory},
-        responses=problems(400, 401, 403, 404),
+        opt={**requires("availability.read"), OPENAPI: LOCATION_AVAILABILITY},
+        copy_scope=False,
     )
-    async def location_availability(
-        self, state: State, sku: SkuPath, location_id: LocationIdPath
-    ) -> LocationAvailability:
-        """One SKU at one location."""
-        return await availability.location_availability(runtime(state).read_model, sku, location_id)
+    async def location_availability(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
+        """One SKU at one location: the app's hottest request, answered at the ASGI level
+        (service/api/asgi_routes.py) from the in-process read model."""
+        if scope["method"] != "GET":
+            await other_method(scope, send, "GET")
+            return
+        path = path_parameters(scope, _PATH)
+        sku, location_id = path["sku"], path["location_id"]
+        model = runtime(scope["app"].state).read_model
+        found = availability.location_availability_in_memory(
+            model, sku, location_id
+        ) or await availability.location_availability(model, sku, location_id)
+        await Answer(200, msgspec.json.encode(found)).send(send)
 
     @get(
         "/{sku:str}/nearby",

@@ -1,27 +1,36 @@
-"""Every error leaves as ``application/problem+json`` with a stable ``code``.
+"""Every answer that is not a handler's own body leaves from here, as
+``application/problem+json`` with a stable ``code``.
 
-Domain errors map by class; Litestar's own client errors (malformed JSON,
-failed validation, unknown route) keep their status and get a code too.
-Anything else is a 500 whose body reveals nothing, logged with its traceback.
+Domain errors map by class (``error_answer``), reservation outcomes by kind
+(``outcome_answer``); Litestar's own client errors (malformed JSON, failed
+validation, unknown route) keep their status and get a code too. Anything else is
+a 500 whose body reveals nothing, logged with its traceback. Handlers answered at
+the ASGI level (the hot routes) raise their errors like any other, so these same
+functions answer them.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Send
 
 from service.contracts.common import Problem, ShortLine
 from service.domain import errors as domain
 from service.domain.access import Forbidden, Unauthorized
+from service.domain.reservations import Outcome, OutcomeKind
 from service.logging import get_logger
+from service.usecases.reservation_views import reservation_view, short_lines
 
 log = get_logger(__name__)
 
+JSON_MEDIA_TYPE = "application/json"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 _STATUS_BY_ERROR: list[tuple[type[domain.DomainError], int]] = [
@@ -32,6 +41,13 @@ _STATUS_BY_ERROR: list[tuple[type[domain.DomainError], int]] = [
     (domain.Conflict, 409),
     (domain.InvalidInput, 422),
 ]
+STATUS_BY_KIND = {
+    OutcomeKind.CREATED: 201,
+    OutcomeKind.DONE: 200,
+    OutcomeKind.NOT_FOUND: 404,
+    OutcomeKind.CONFLICT: 409,
+    OutcomeKind.INVALID: 422,
+}
 _CODE_BY_STATUS = {
     400: "bad_request",
     401: "unauthorized",
@@ -45,9 +61,49 @@ _CODE_BY_STATUS = {
     429: "too_many_requests",
     503: "unavailable",
 }
+_CHALLENGE = ("WWW-Authenticate", 'Bearer realm="inventory"')
 
 
-def problem_body(
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A complete answer: what Litestar sends as a Response, or a handler answering
+    at the ASGI level sends itself (the same bytes and headers either way)."""
+
+    status: int
+    body: bytes
+    media_type: str = JSON_MEDIA_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def response(self) -> Response[Any]:
+        return Response(
+            self.body,
+            status_code=self.status,
+            media_type=self.media_type,
+            headers=dict(self.headers) or None,
+        )
+
+    async def send(self, send: Send) -> None:
+        headers = [
+            (b"content-type", self.media_type.encode()),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+        for name, value in self.headers:
+            headers.append((name.lower().encode(), value.encode()))
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": self.status,
+            "headers": headers,
+        }
+        await send(start)
+        end: HTTPResponseBodyEvent = {
+            "type": "http.response.body",
+            "body": self.body,
+            "more_body": False,
+        }
+        await send(end)
+
+
+def problem(
     status: int,
     code: str,
     detail: str,
@@ -55,8 +111,9 @@ def problem_body(
     field: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     short_lines: list[ShortLine] | None = None,
-) -> bytes:
-    return msgspec.json.encode(
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Answer:
+    body = msgspec.json.encode(
         Problem(
             type=f"https://inventory.example/problems/{code}",
             title=code.replace("_", " ").capitalize(),
@@ -68,45 +125,51 @@ def problem_body(
             short_lines=short_lines,
         )
     )
+    return Answer(status, body, PROBLEM_MEDIA_TYPE, headers)
 
 
-def problem(
-    status: int,
-    code: str,
-    detail: str,
-    *,
-    field: str | None = None,
-    errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-    short_lines: list[ShortLine] | None = None,
-) -> Response[bytes]:
-    body = problem_body(status, code, detail, field=field, errors=errors, short_lines=short_lines)
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+def error_answer(error: domain.DomainError) -> Answer:
+    """The problem answer to any domain error, wherever it was raised."""
+    status = next((s for cls, s in _STATUS_BY_ERROR if isinstance(error, cls)), 400)
+    shortfalls = error.shortfalls if isinstance(error, domain.InsufficientStock) else ()
+    return problem(
+        status,
+        error.code,
+        error.detail,
+        field=error.field,
+        errors=getattr(error, "errors", None),
+        short_lines=short_lines(shortfalls) or None,
+        headers=(_CHALLENGE,) if status == 401 else (),
+    )
 
 
-def status_of(exc: domain.DomainError) -> int:
-    for cls, status in _STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status
-    return 400
+def outcome_answer(outcome: Outcome) -> Answer:
+    """201/200 with the reservation, or a problem with the outcome's code."""
+    status = STATUS_BY_KIND[outcome.kind]
+    if outcome.ok and outcome.reservation is not None:
+        return Answer(status, msgspec.json.encode(reservation_view(outcome.reservation)))
+    return problem(
+        status,
+        outcome.code,
+        outcome.detail,
+        field=outcome.field,
+        short_lines=short_lines(outcome.shortfalls) or None,
+    )
 
 
 def domain_error_handler(
     _request: Request[Any, Any, Any], exc: domain.DomainError
 ) -> Response[bytes]:
-    errors = getattr(exc, "errors", None)
-    short_lines = getattr(exc, "short_lines", None)
-    status = status_of(exc)
-    headers = {"WWW-Authenticate": 'Bearer realm="inventory"'} if status == 401 else None
-    return problem(
-        status, exc.code, exc.detail, field=exc.field, errors=errors, headers=headers,
-        short_lines=short_lines,
-    )  # fmt: skip
+    return error_answer(exc).response()
 
 
 def validation_error_handler(
     _request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[bytes]:
+    return validation_answer(exc).response()
+
+
+def validation_answer(exc: ValidationException) -> Answer:
     items = [i for i in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(i, dict)]
     if any(i.get("key") == "data" and i.get("message") == "'data'" for i in items):
         return problem(400, "malformed_json", "the request needs a JSON body")
@@ -121,12 +184,8 @@ def validation_error_handler(
     if not errors:
         missing = _MISSING.match(exc.detail)
         if missing:
-            return problem(
-                400,
-                "missing_parameter",
-                f"the {missing[1]} parameter {missing[2]!r} is required",
-                field=missing[2],
-            )
+            detail = f"the {missing[1]} parameter {missing[2]!r} is required"
+            return problem(400, "missing_parameter", detail, field=missing[2])
         return problem(400, "bad_request", exc.detail)
     first = errors[0]
     in_body = first["source"] == "body"
@@ -164,35 +223,33 @@ def http_error_handler(_request: Request[Any, Any, Any], exc: HTTPException) -> 
     status = exc.status_code
     if status >= 500:
         log.error("http_server_error", status=status, detail=exc.detail)
-        return problem(status, "internal_error", "the service failed; the request was not applied")
+        return _internal_error(status).response()
     code = _CODE_BY_STATUS.get(status, "client_error")
     detail = exc.detail
     if isinstance(exc.__cause__, SerializationException):
         code, detail = "malformed_json", f"the body is not valid JSON: {exc.detail}"
-    return problem(status, code, detail, headers=exc.headers)
+    headers = tuple((exc.headers or {}).items())
+    return problem(status, code, detail, headers=headers).response()
 
 
 def internal_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    return Response(
-        internal_error_body(exc),
-        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
-        media_type=PROBLEM_MEDIA_TYPE,
-    )
+    return unexpected_answer(exc).response()
 
 
-def internal_error_body(exc: Exception) -> bytes:
-    """Logs ``exc`` with its traceback; the body of the 500 that answers it."""
+def unexpected_answer(exc: Exception) -> Answer:
+    """Logs ``exc`` with its traceback; the 500 that answers it reveals nothing."""
     log.exception("unhandled_error", error=type(exc).__name__)
-    return problem_body(
-        HTTP_500_INTERNAL_SERVER_ERROR,
-        "internal_error",
-        "the service failed; the request was not applied",
-    )
+    return _internal_error(HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _internal_error(status: int) -> Answer:
+    return problem(status, "internal_error", "the service failed; the request was not applied")
 
 
 def undecodable_body_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Invalid UTF-8 or absurdly deep nesting in a JSON body."""
-    return problem(400, "malformed_json", f"the body is not valid JSON: {type(exc).__name__}")
+    detail = f"the body is not valid JSON: {type(exc).__name__}"
+    return problem(400, "malformed_json", detail).response()
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

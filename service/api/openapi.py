@@ -1,16 +1,45 @@
-"""OpenAPI: the published contract, with the docs page served from local assets."""
+"""OpenAPI: the published contract, with the docs page served from local assets.
+
+Litestar documents its HTTP route handlers from their signatures; a route answered
+at the ASGI level (``service/api/asgi_routes.py``) declares its operation in its
+options instead (``AsgiOperation``), and ``document_asgi_routes`` adds it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import Litestar
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    Example,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    PathItem,
+    Reference,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+)
+from litestar.routes import ASGIRoute
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 from swagger_ui_bundle import swagger_ui_path
 
-from service.api.errors import PROBLEM_MEDIA_TYPE
+from service.api.errors import JSON_MEDIA_TYPE, PROBLEM_MEDIA_TYPE
+from service.api.params import PathText
 from service.contracts.common import Problem
+
+OPENAPI = "openapi"  # the route option that holds an ASGI route's AsgiOperation
+_COMPONENTS = "#/components/schemas/{name}"
 
 _DESCRIPTIONS = {
     400: "Malformed request: bad JSON or a bad query or path parameter.",
@@ -69,3 +98,95 @@ def docs_assets() -> ControllerRouterHandler:
     return create_static_files_router(
         path=ASSETS_PATH, directories=[swagger_ui_path], include_in_schema=False
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AsgiOperation:
+    """The documented operation of a route answered at the ASGI level."""
+
+    method: str
+    operation_id: str
+    summary: str
+    description: str
+    tags: tuple[str, ...]
+    answers: Mapping[int, tuple[str, type]]  # status -> (description, body type)
+    problems: tuple[int, ...]
+    path_parameters: Mapping[str, PathText] = field(default_factory=dict)
+    body: type | None = None
+    body_example: Example | None = None
+
+
+def document_asgi_routes(app: Litestar) -> None:
+    """Add the operations of the app's ASGI routes to its OpenAPI document (built
+    now, and kept by Litestar: call once every route is registered)."""
+    document = app.openapi_schema
+    assert document.components is not None
+    schemas = document.components.schemas
+    paths = document.paths if document.paths is not None else {}
+    for route in app.routes:
+        operation = route.route_handler.opt.get(OPENAPI) if isinstance(route, ASGIRoute) else None
+        if isinstance(operation, AsgiOperation):
+            item = PathItem()
+            setattr(item, operation.method.lower(), _operation(operation, schemas))
+            paths[route.path_format] = item
+    document.paths = dict(sorted(paths.items(), key=lambda p: _order(app, p[0])))
+
+
+def _order(app: Litestar, path: str) -> int:
+    return next((i for i, r in enumerate(app.routes) if r.path_format == path), len(app.routes))
+
+
+def _operation(doc: AsgiOperation, schemas: dict[str, Any]) -> Operation:
+    responses: dict[str, OpenAPIResponse | Reference] = {
+        str(status): OpenAPIResponse(
+            description=text,
+            headers={},
+            content={JSON_MEDIA_TYPE: OpenAPIMediaType(schema=_component(kind, schemas))},
+        )
+        for status, (text, kind) in doc.answers.items()
+    }
+    for status, spec in problems(*doc.problems).items():
+        responses[str(status)] = OpenAPIResponse(
+            description=spec.description or "",
+            content={PROBLEM_MEDIA_TYPE: OpenAPIMediaType(schema=_component(Problem, schemas))},
+        )
+    return Operation(
+        tags=list(doc.tags),
+        summary=doc.summary,
+        description=doc.description,
+        operation_id=doc.operation_id,
+        parameters=[_path_parameter(name, text) for name, text in doc.path_parameters.items()]
+        or None,
+        request_body=_request_body(doc, schemas),
+        responses=responses,
+        deprecated=False,
+    )
+
+
+def _path_parameter(name: str, text: PathText) -> Parameter:
+    return Parameter(
+        name=name,
+        param_in="path",
+        schema=Schema(type=OpenAPIType.STRING, pattern=text.pattern, description=text.description),
+        description=text.description,
+        required=True,
+    )
+
+
+def _request_body(doc: AsgiOperation, schemas: dict[str, Any]) -> RequestBody | None:
+    if doc.body is None:
+        return None
+    examples = [doc.body_example.value] if doc.body_example is not None else None
+    schema = Schema(all_of=[_component(doc.body, schemas)], examples=examples)
+    return RequestBody(content={JSON_MEDIA_TYPE: OpenAPIMediaType(schema=schema)}, required=True)
+
+
+def _component(kind: type, schemas: dict[str, Any]) -> Reference:
+    """A reference to ``kind``'s schema, adding it (and the types it names) when no
+    HTTP route has made Litestar add it already."""
+    if kind.__name__ in schemas:
+        return Reference(ref=_COMPONENTS.format(name=kind.__name__))
+    (ref,), found = msgspec.json.schema_components([kind], ref_template=_COMPONENTS)
+    for name, schema in found.items():
+        schemas.setdefault(name, schema)
+    return Reference(ref=ref["$ref"])

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.handlers import asgi
 from litestar.params import JSONBody
-from litestar.types import Scope
+from litestar.types import HTTPScope, Receive, Send
 
+from service.api.asgi_routes import json_body, other_method
 from service.api.auth import requires
 from service.api.context import actor_of, runtime
-from service.api.errors import PROBLEM_MEDIA_TYPE, problem_body
-from service.api.examples import RESERVATION, body
-from service.api.middleware import JSON_MEDIA_TYPE, Answer
-from service.api.openapi import problems
+from service.api.errors import outcome_answer
+from service.api.examples import RESERVATION
+from service.api.openapi import OPENAPI, AsgiOperation, problems
 from service.api.params import IdPath
 from service.contracts.reservations import (
     CancelReservation,
@@ -23,68 +23,40 @@ from service.contracts.reservations import (
     FulfilReservation,
     Reservation,
 )
-from service.domain.reservations import Outcome
 from service.usecases import reservations
 
-_encode = msgspec.json.encode
-
-
-def answer_of(outcome: Outcome) -> Answer:
-    """201/200 with the reservation, or a problem with the outcome's code: the bytes
-    both the handlers and the edge middleware send."""
-    if outcome.ok and outcome.reservation is not None:
-        return outcome.status, _encode(outcome.reservation.view()), JSON_MEDIA_TYPE
-    body = problem_body(
-        outcome.status, outcome.code, outcome.detail, field=outcome.field,
-        short_lines=list(outcome.short_lines) or None,
-    )  # fmt: skip
-    return outcome.status, body, PROBLEM_MEDIA_TYPE
-
-
-def answer(outcome: Outcome) -> Response[Any]:
-    status, body, media_type = answer_of(outcome)
-    return Response(body, status_code=status, media_type=media_type)
-
-
-async def create_from_body(scope: Scope, body: bytes) -> Answer | None:
-    """``create`` below, for the edge middleware: the flash sale's request, without
-    Litestar's request and response machinery (docs/performance.md). None when the
-    body does not decode as it is: the handler then answers, with Litestar's error.
-    Raises what ``create_reservation`` raises (the middleware answers DomainErrors)."""
-    try:
-        # Decoded whole, then converted, as Litestar does: a typed decode would skip the
-        # ignored fields of a line unchecked (invalid UTF-8, numbers out of range).
-        command = msgspec.convert(msgspec.json.decode(body), CreateReservation)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # ValidationError too
-        return None
-    rt = runtime(scope["app"].state)
-    actor = str(scope.get("actor", "api"))
-    return answer_of(await reservations.create_reservation(rt.engine, rt.settings, command, actor))
+CREATE = AsgiOperation(
+    method="POST",
+    operation_id="V1ReservationsCreate",
+    summary="Create",
+    description=(
+        "Reserve every line at one location, or none: 201 created, 200 the same request\n"
+        "again, 409 ``insufficient_stock`` (with ``short_lines``) or ``reservation_conflict``."
+    ),
+    tags=("reservations",),
+    body=CreateReservation,
+    body_example=RESERVATION,
+    answers={201: ("Document created, URL follows", Reservation)},
+    problems=(400, 401, 403, 409, 422),
+)
 
 
 class ReservationController(Controller):
     path = "/v1/reservations"
     tags = ["reservations"]
 
-    @post(
-        "/",
-        status_code=201,
-        opt={**requires("reservations.write"), "answer_from_body": create_from_body},
-        responses=problems(400, 401, 403, 409, 422),
-    )
-    async def create(
-        self,
-        request: Request[Any, Any, Any],
-        state: State,
-        data: Annotated[CreateReservation, body(RESERVATION)],
-    ) -> Response[Reservation]:
-        """Reserve every line at one location, or none: 201 created, 200 the same request
-        again, 409 ``insufficient_stock`` (with ``short_lines``) or ``reservation_conflict``."""
-        rt = runtime(state)
-        outcome = await reservations.create_reservation(
-            rt.engine, rt.settings, data, actor_of(request)
-        )
-        return answer(outcome)
+    @asgi("/", opt={**requires("reservations.write"), OPENAPI: CREATE}, copy_scope=False)
+    async def create(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
+        """Reserve every line at one location, or none: the flash sale's request, answered
+        at the ASGI level (service/api/asgi_routes.py)."""
+        if scope["method"] != "POST":
+            await other_method(scope, send, "POST")
+            return
+        rt = runtime(scope["app"].state)
+        command = await json_body(scope, receive, CreateReservation, rt.settings.max_body_bytes)
+        actor = str(scope.get("actor", "api"))
+        outcome = await reservations.create_reservation(rt.engine, rt.settings, command, actor)
+        await outcome_answer(outcome).send(send)
 
     @get(
         "/{reservation_id:str}",
@@ -113,7 +85,7 @@ class ReservationController(Controller):
         outcome = await reservations.cancel_reservation(
             runtime(state).engine, reservation_id, reason, actor_of(request)
         )
-        return answer(outcome)
+        return outcome_answer(outcome).response()
 
     @post(
         "/{reservation_id:str}/fulfil",
@@ -133,4 +105,4 @@ class ReservationController(Controller):
         outcome = await reservations.fulfil_reservation(
             runtime(state).engine, reservation_id, lines, actor_of(request)
         )
-        return answer(outcome)
+        return outcome_answer(outcome).response()

@@ -4,8 +4,16 @@ class to an HTTP status or a rejection reason."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from service.contracts.common import ShortLine
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """A line that cannot be had: how many were asked for, how many are available."""
+
+    sku: str
+    requested: int
+    available: int
 
 
 class DomainError(Exception):
@@ -100,9 +108,9 @@ class SlotOutOfRange(InvalidInput):
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
 
-    def __init__(self, detail: str, short_lines: Sequence[ShortLine]) -> None:
+    def __init__(self, detail: str, shortfalls: Sequence[Shortfall]) -> None:
         super().__init__(detail, field="lines")
-        self.short_lines = list(short_lines)
+        self.shortfalls = tuple(shortfalls)
 
 
 class InvalidTransition(Conflict):

@@ -8,6 +8,7 @@ reserved (or below zero); available then clamps at 0 and a shortage is reported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -167,7 +168,7 @@ class Plan:
         return [b for k, b in sorted(self.balances.items()) if k in touched and b.short_by > 0]
 
 
-def check_batch(movements: list[Movement]) -> None:
+def check_batch(movements: Sequence[Movement]) -> None:
     """What can be refused before touching storage: each movement on its own, and a
     transfer line (transfer_id, sku) named twice. Raises InvalidInput / TransferExists."""
     seen: set[tuple[str, str]] = set()
@@ -186,7 +187,7 @@ def check_batch(movements: list[Movement]) -> None:
             seen.add(line)
 
 
-def plan_movements(movements: list[Movement], balances: dict[BalanceKey, Balance]) -> Plan:
+def plan_movements(movements: Sequence[Movement], balances: dict[BalanceKey, Balance]) -> Plan:
     """Apply ``movements`` in order to copies of ``balances`` (which hold every touched key).
 
     Raises InvalidInput with the field path of the first bad movement.

@@ -1,8 +1,8 @@
-"""The command consumer: decode, apply through the use cases, ack after commit.
+"""The command consumer: decode, apply through the one dispatch, ack after commit.
 
 - Manual acks, sent only after the command's transaction committed. A crash
-  in between means a redelivery, which the idempotency record turns into a no-op
-  (and the same reply).
+  in between means a redelivery, which the message's idempotency record turns into
+  a no-op (and the same reply).
 - Poison (undecodable, unknown type, invalid content): republished to the
   dead-letter exchange with the reason in headers, then acked; consuming goes on.
 - Business refusals (no stock, unknown location) are outcomes: acked, answered.
@@ -10,20 +10,18 @@
   held unacked, for as long as the fault lasts; an outage never dead-letters a
   valid command. An unexpected error is retried a few times, then dead-lettered
   with its reason (the quorum queue's delivery limit is a last safety net).
-Many messages are in flight at once (prefetch), so the reservation engine can
-put a burst on one SKU into one transaction. A reservation step costs no task or
-await of its own: its delivery's task hands it to the engine and ends, and the
-engine's answer settles it (``_decided``). Other commands are handled, one task
-each, to the end.
+Every attempt, first or retry, goes through ``MessageCommands.start``. Many messages
+are in flight at once (prefetch), so the reservation engine can put a burst on one
+SKU into one transaction: a reservation step's first attempt costs no task or await
+of its own (its delivery's task hands it to the engine and ends; the engine's answer
+settles it). Other commands are handled, one task each, to the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
@@ -45,12 +43,13 @@ from service.domain.errors import InvalidInput
 from service.domain.reservations import Outcome
 from service.logging import get_logger
 from service.messaging.acks import BatchedAcks
+from service.messaging.keyed_locks import KeyedLocks
 from service.messaging.subscription import Subscription
 from service.messaging.topology import Topology
 from service.settings import Settings
-from service.storage.database import TRANSIENT_ERRORS, Database
-from service.usecases.commands import Delivery, handle_command, reservation_request
-from service.usecases.reservation_engine import ReservationEngine
+from service.storage.database import TRANSIENT_ERRORS
+from service.usecases.commands import MessageCommands
+from service.usecases.message_idempotency import Delivery
 
 log = get_logger(__name__)
 TRANSIENT_FIRST_PAUSE_S = 0.5
@@ -91,36 +90,17 @@ def _order_key(command: Command) -> str | None:
     return None
 
 
-class KeyedLocks:
-    """One FIFO lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class CommandConsumer:
     def __init__(
-        self, channel: AbstractRobustChannel, topology: Topology, *, engine: ReservationEngine,
-        db: Database, settings: Settings,
-    ) -> None:  # fmt: skip
+        self,
+        channel: AbstractRobustChannel,
+        topology: Topology,
+        *,
+        commands: MessageCommands,
+        settings: Settings,
+    ) -> None:
         self.topology = topology
-        self.engine = engine
-        self.db = db
-        self.settings = settings
+        self.commands = commands
         self.subscription = Subscription(channel, topology.commands_queue.name, self._on_delivery)
         # Reservation steps waiting for the engine, and tasks handling other commands.
         self._in_flight: set[asyncio.Future[Any]] = set()
@@ -154,14 +134,7 @@ class CommandConsumer:
             await self._dead_letter(message, poison.reason, poison.detail)
             return
         if isinstance(command, RESERVATION_MESSAGES):
-            try:
-                step, origin = reservation_request(command, delivery_of(message), self.settings)
-            except InvalidInput as invalid:
-                await self._dead_letter(message, invalid.code, f"{invalid.field}: {invalid.detail}")
-                return
-            decision = self.engine.enqueue(step, origin)
-            self._in_flight.add(decision)
-            decision.add_done_callback(functools.partial(self._decided, message, command))
+            await self._hand_to_engine(message, command)
             return
         async with self._slots:
             task = asyncio.current_task()
@@ -172,20 +145,31 @@ class CommandConsumer:
             finally:
                 self._in_flight.discard(task)
 
+    async def _hand_to_engine(self, message: DeliveredMessage, command: Command) -> None:
+        """A reservation step's first attempt: queued for the engine, settled by its
+        answer (``_decided``) without a task or await of its own."""
+        try:
+            decision = self.commands.start(command, delivery_of(message))
+        except InvalidInput as invalid:
+            await self._dead_letter(message, invalid.code, f"{invalid.field}: {invalid.detail}")
+            return
+        assert isinstance(decision, asyncio.Future)
+        self._in_flight.add(decision)
+        decision.add_done_callback(functools.partial(self._decided, message, command))
+
     def _decided(
         self, message: DeliveredMessage, command: Command, decision: asyncio.Future[Outcome]
     ) -> None:
-        """The engine committed a reservation step (ack it), or failed (retry it as
-        ``_apply`` retries any command). A cancelled decision is left unacked."""
+        """The engine committed a reservation step (ack it), or failed (retry it as any
+        command is retried). A cancelled decision is left unacked."""
         self._in_flight.discard(decision)
         if decision.cancelled():
             return
         error = decision.exception()
         if error is None:
-            self._acks.settle(message.channel, message.delivery_tag or 0)
-            self.handled += 1
+            self._settled(message)
             return
-        retry = asyncio.create_task(self._apply(message, command, error))
+        retry = asyncio.create_task(self._until_committed(message, command, error))
         self._in_flight.add(retry)
         retry.add_done_callback(self._in_flight.discard)
 
@@ -195,12 +179,12 @@ class CommandConsumer:
         structlog.contextvars.bind_contextvars(routing_key=message.routing_key)
         key = _order_key(command)
         if key is None:
-            await self._apply(message, command)
+            await self._until_committed(message, command)
             return
         async with self._in_order.hold(key):
-            await self._apply(message, command)
+            await self._until_committed(message, command)
 
-    async def _apply(
+    async def _until_committed(
         self, message: DeliveredMessage, command: Command, error: BaseException | None = None
     ) -> None:
         """Apply until it commits (``error``: the first attempt already failed so). A
@@ -209,28 +193,17 @@ class CommandConsumer:
         outage. An unexpected error is retried a few times, then dead-lettered with its
         reason so that it cannot block the queue."""
         structlog.contextvars.bind_contextvars(message_id=command.message_id)
-        delay, failures = TRANSIENT_FIRST_PAUSE_S, 0
+        pause, failures = TRANSIENT_FIRST_PAUSE_S, 0
         while True:
             if error is None:
-                try:
-                    await handle_command(
-                        command, delivery_of(message), engine=self.engine, db=self.db,
-                        settings=self.settings,
-                    )  # fmt: skip
-                except Exception as exc:
-                    error = exc
-                else:
-                    self._acks.settle(message.channel, message.delivery_tag or 0)
-                    self.handled += 1
+                error = await self._attempt(message, command)
+                if error is None:
+                    self._settled(message)
                     return
             if isinstance(error, InvalidInput):
                 await self._dead_letter(message, error.code, f"{error.field}: {error.detail}")
                 return
-            if isinstance(error, TRANSIENT_ERRORS):
-                log.warning(
-                    "command_waiting_for_database", error=type(error).__name__, retry_in_s=delay
-                )
-            else:
+            if not isinstance(error, TRANSIENT_ERRORS):
                 failures += 1
                 log.error(
                     "command_failed", error=type(error).__name__, attempt=failures, exc_info=error
@@ -239,9 +212,25 @@ class CommandConsumer:
                     detail = f"{type(error).__name__}: {error}"
                     await self._dead_letter(message, "handler_error", detail)
                     return
+            else:
+                log.warning(
+                    "command_waiting_for_database", error=type(error).__name__, retry_in_s=pause
+                )
             error = None
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, TRANSIENT_MAX_PAUSE_S)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, TRANSIENT_MAX_PAUSE_S)
+
+    async def _attempt(self, message: DeliveredMessage, command: Command) -> Exception | None:
+        """One attempt through the one dispatch; the failure, if it failed."""
+        try:
+            await self.commands.start(command, delivery_of(message))
+        except Exception as exc:
+            return exc
+        return None
+
+    def _settled(self, message: DeliveredMessage) -> None:
+        self._acks.settle(message.channel, message.delivery_tag or 0)
+        self.handled += 1
 
     async def _dead_letter(self, message: DeliveredMessage, reason: str, detail: str) -> None:
         properties = message.header.properties

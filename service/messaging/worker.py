@@ -16,6 +16,7 @@ from service.messaging.consumer import CommandConsumer
 from service.messaging.relay import OutboxRelay
 from service.messaging.topology import declare
 from service.runtime import Runtime
+from service.usecases.commands import MessageCommands
 from service.usecases.expiry import announce_availability_changes, expire_due
 from service.usecases.pickup_changes import mark_no_shows
 
@@ -37,8 +38,9 @@ class Worker:
         consume_channel = await self.connection.channel(publisher_confirms=True)
         await consume_channel.set_qos(prefetch_count=settings.consumer_prefetch)
         topology = await declare(consume_channel)
+        commands = MessageCommands(rt.engine, rt.db, settings)
         self.consumer = CommandConsumer(
-            consume_channel, topology, engine=rt.engine, db=rt.db, settings=settings
+            consume_channel, topology, commands=commands, settings=settings
         )
         publish_channel = await self.connection.channel(publisher_confirms=True)
         self.relay = OutboxRelay(

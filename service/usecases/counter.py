@@ -35,13 +35,9 @@ from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
 from service.usecases.pickup_changes import lock_pickup
 from service.usecases.pickups import pickup_event
-from service.usecases.reservation_engine import (
-    Fulfil,
-    Origin,
-    Step,
-    TransferIn,
-    decide_in_transaction,
-)
+from service.usecases.reservation_engine import decide_in_transaction
+from service.usecases.reservation_steps import Fulfil, Origin, Step, TransferIn
+from service.usecases.reservations import lines_of
 from service.usecases.stock import post_movements
 
 LocationCheck = Callable[[str], None]
@@ -216,12 +212,12 @@ async def _hand_over(
             ReservationLineIn(sku=line.sku, quantity=taken[line.sku])
         )
     steps: list[tuple[Step, Origin]] = [
-        (Fulfil(rid, [x for x in lines if x.quantity > 0]), Origin(actor=actor))
+        (Fulfil(rid, lines_of([x for x in lines if x.quantity > 0])), Origin(actor=actor))
         for rid, lines in sorted(by_reservation.items())
     ]
     outcomes = await decide_in_transaction(conn, steps, at)
     for outcome in outcomes:
-        if outcome.status >= 300:
+        if not outcome.ok:
             raise InvalidTransition(outcome.detail)
     done = replace(
         state.moved("collected", at, failed_attempts=0, locked_until=None),

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 
 from service.contracts.messages import AvailabilityChanged, encoder
 from service.domain.ledger import status
+from service.domain.reservations import OutcomeKind
 from service.ids import new_id
 from service.storage.database import Database
 from service.storage.ledger import LedgerRepository
 from service.storage.outbox import OutboxRepository, event
 from service.storage.pool import Connection
 from service.storage.reservations import ReservationRepository
-from service.usecases.reservation_engine import Expire, Origin, ReservationEngine
+from service.usecases.reservation_engine import ReservationEngine
+from service.usecases.reservation_steps import Expire, Origin
 
 SWEEPER = Origin(actor="expiry-sweeper")
 
@@ -30,7 +32,7 @@ async def expire_due(db: Database, engine: ReservationEngine, limit: int) -> int
     if not due:
         return 0
     outcomes = await asyncio.gather(*(engine.submit(Expire(rid), SWEEPER) for rid in due))
-    return sum(1 for o in outcomes if o.status == 200)
+    return sum(1 for o in outcomes if o.kind is OutcomeKind.DONE)
 
 
 async def announce_availability_changes(db: Database, limit: int) -> int:

@@ -29,12 +29,8 @@ from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
 from service.storage.reservations import ReservationRepository
 from service.usecases.pickups import call_off_transfers, find_slot, pickup_event, pickup_store
-from service.usecases.reservation_engine import (
-    Cancel,
-    Expire,
-    Origin,
-    decide_in_transaction,
-)
+from service.usecases.reservation_engine import decide_in_transaction
+from service.usecases.reservation_steps import Cancel, Expire, Origin
 
 log = get_logger(__name__)
 

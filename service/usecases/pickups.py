@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from service.contracts.common import ShortLine
 from service.contracts.locations import Location
 from service.contracts.messages import (
     PickupBooked,
@@ -33,6 +32,7 @@ from service.domain.errors import (
     InsufficientStock,
     PickupConflict,
     PickupNotOffered,
+    Shortfall,
     SlotNotFound,
     SlotOutOfRange,
     SlotUnavailable,
@@ -50,13 +50,9 @@ from service.storage.locations import LocationRepository
 from service.storage.outbox import OutboxRepository, OutgoingMessage, event
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
-from service.usecases.reservation_engine import (
-    Create,
-    Origin,
-    Step,
-    decide_in_transaction,
-)
-from service.usecases.reservations import reservation_fingerprint
+from service.usecases.reservation_engine import decide_in_transaction
+from service.usecases.reservation_steps import Create, Origin, Step
+from service.usecases.reservations import new_reservation
 
 log = get_logger(__name__)
 
@@ -98,8 +94,9 @@ async def book(
     code_secret: str,
     now: datetime | None = None,
 ) -> tuple[PickupBooking, bool]:
-    """``book_pickup`` inside the caller's transaction."""
-    request_fingerprint = fingerprint(command)
+    """``book_pickup`` inside the caller's transaction (``command`` may be a pickup.book
+    message: a BookPickup too)."""
+    request_fingerprint = pickup_fingerprint(command)
     at = now or datetime.now(UTC)
     repo = PickupRepository(conn)
     await repo.lock_new_id(command.pickup_id)
@@ -141,6 +138,23 @@ async def book(
         slot_start=state.slot_start.isoformat(),
     )
     return booking_answer(state, code_secret), True
+
+
+def pickup_fingerprint(command: BookPickup) -> str:
+    """Content that makes two bookings "the same": the booking's own fields, as a
+    BookPickup (a message's transport fields are left out). Stored with each pickup:
+    the encoding must not change."""
+    return fingerprint(
+        BookPickup(
+            pickup_id=command.pickup_id,
+            location_id=command.location_id,
+            slot_start=command.slot_start,
+            lines=command.lines,
+            customer=command.customer,
+            channel=command.channel,
+            external_ref=command.external_ref,
+        )
+    )
 
 
 def booking_answer(state: PickupState, code_secret: str) -> PickupBooking:
@@ -215,7 +229,7 @@ def check_bookable(
     slot_rules: SlotRules,
 ) -> None:
     short = [
-        ShortLine(sku=s.sku, requested=s.quantity, available=best.get(s.sku, 0))
+        Shortfall(sku=s.sku, requested=s.quantity, available=best.get(s.sku, 0))
         for s in sources
         if s.source_location_id is None
     ]
@@ -277,15 +291,13 @@ async def reserve_cart(
             reservation_id=rid, location_id=location_id, lines=lines, channel=command.channel,
             external_ref=command.pickup_id,
         )  # fmt: skip
-        step = Create(
-            create, reservation_fingerprint(create), hold_until - now, expires_at=hold_until
-        )
+        step = Create(new_reservation(create), hold_until - now, expires_at=hold_until)
         steps.append((step, Origin(actor=actor)))
         reservation_of.update({x.sku: rid for x in lines})
     outcomes = await decide_in_transaction(conn, steps, now)
-    refused = [o for o in outcomes if o.status >= 300]
+    refused = [o for o in outcomes if not o.ok]
     if refused:
-        short = [line for o in refused for line in o.short_lines]
+        short = [line for o in refused for line in o.shortfalls]
         raise InsufficientStock(refused[0].detail or "the cart cannot be reserved", short)
     nonce = rules.new_nonce()
     code = rules.issue_code(code_secret, nonce)

@@ -16,10 +16,12 @@ from typing import Any
 import msgspec
 
 from service.contracts import messages as m
-from service.domain.reservations import Decision, Outcome
+from service.domain.reservations import Decision, Outcome, OutcomeKind
 from service.ids import new_id
+from service.usecases.reservation_steps import Cancel, Create, Expire, Fulfil, Step, TransferIn
+from service.usecases.reservation_views import reservation_view, short_lines
 
-_BY_STATUS: dict[
+_EVENT_BY_STATUS: dict[
     str,
     type[
         m.ReservationConfirmed
@@ -33,12 +35,12 @@ _BY_STATUS: dict[
     "fulfilled": m.ReservationFulfilled,
     "expired": m.ReservationExpired,
 }
-_COMMAND_NAMES = {
-    "Create": "reservation.create",
-    "Cancel": "reservation.cancel",
-    "Fulfil": "reservation.fulfil",
-    "Expire": "reservation.expire",
-    "TransferIn": "reservation.transfer_in",
+_COMMAND_NAMES: dict[type[Step], str] = {
+    Create: "reservation.create",
+    Cancel: "reservation.cancel",
+    Fulfil: "reservation.fulfil",
+    Expire: "reservation.expire",
+    TransferIn: "reservation.transfer_in",
 }
 
 
@@ -55,62 +57,46 @@ class Announcement:
 
 
 def announce(
-    step_name: str,
-    reservation_id: str,
-    decision: Decision,
-    now: datetime,
-    correlation_id: str | None = None,
-    location_id: str | None = None,
+    step: Step, decision: Decision, now: datetime, correlation_id: str | None
 ) -> Announcement | None:
     """The event or reply for one decision; None when there is nothing to say
     (an expiry that was not due)."""
     outcome = decision.outcome
-    if outcome.status == 204:
+    if outcome.kind is OutcomeKind.NOT_DUE:
         return None
-    event_id = new_id()
     if not outcome.ok:
-        return _encode(
-            rejected(
-                step_name, reservation_id, outcome, now, event_id, correlation_id, location_id
-            ),
-            True,
-        )
+        refusal = rejection(step, outcome, now, correlation_id)
+        return Announcement(_tag(refusal), m.encoder.encode(refusal), refusal.event_id, True)
     state = outcome.reservation
     assert state is not None
-    event_type = _BY_STATUS[state.status]
-    event = event_type(
-        event_id=event_id, occurred_at=now, correlation_id=correlation_id, reservation=state.view()
-    )
-    return _encode(event, publish=decision.event is not None)
-
-
-def rejected(
-    step_name: str,
-    reservation_id: str,
-    outcome: Outcome,
-    now: datetime,
-    event_id: str,
-    correlation_id: str | None = None,
-    location_id: str | None = None,
-) -> m.ReservationRejected:
-    return m.ReservationRejected(
-        event_id=event_id,
+    event = _EVENT_BY_STATUS[state.status](
+        event_id=new_id(),
         occurred_at=now,
         correlation_id=correlation_id,
-        command=step_name,
-        reservation_id=reservation_id,
-        location_id=outcome.reservation.location_id if outcome.reservation else location_id,
+        reservation=reservation_view(state),
+    )
+    publish = decision.event is not None
+    return Announcement(_tag(event), m.encoder.encode(event), event.event_id, publish)
+
+
+def rejection(
+    step: Step, outcome: Outcome, now: datetime, correlation_id: str | None
+) -> m.ReservationRejected:
+    named = step.request.location_id if isinstance(step, Create) else None
+    return m.ReservationRejected(
+        event_id=new_id(),
+        occurred_at=now,
+        correlation_id=correlation_id,
+        command=_COMMAND_NAMES[type(step)],
+        reservation_id=step.reservation_id,
+        location_id=outcome.reservation.location_id if outcome.reservation else named,
         reason=outcome.code,
         detail=outcome.detail,
-        short_lines=list(outcome.short_lines),
+        short_lines=short_lines(outcome.shortfalls),
     )
 
 
-def step_name(step: object) -> str:
-    return _COMMAND_NAMES[type(step).__name__]
-
-
-def _encode(event: msgspec.Struct, publish: bool) -> Announcement:
+def _tag(event: msgspec.Struct) -> str:
     tag = type(event).__struct_config__.tag
     assert isinstance(tag, str)
-    return Announcement(tag, m.encoder.encode(event), event.event_id, publish)  # type: ignore[attr-defined]
+    return tag

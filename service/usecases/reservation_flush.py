@@ -1,50 +1,48 @@
 """One flush of the reservation engine: a batch's single transaction.
 
-Claim message keys, lock reservation rows then balances (in the global order of
+Claim message ids, lock reservation rows then balances (in the global order of
 docs/architecture.md), decide every step in arrival order in memory, write all
-rows in one statement (reservation_batch.sql). See reservation_engine.py for why and how.
+rows in one statement (reservation_batch.sql). See reservation_engine.py for why
+and for the locking story.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import msgspec
-
 from service.contracts.messages import encoder
 from service.domain.ledger import Balance, BalanceKey, Delta
-from service.domain.reservations import (
-    Decision,
-    Outcome,
-    ReservationState,
+from service.domain.reservation_decisions import (
     decide_cancel,
     decide_create,
     decide_expire,
     decide_fulfil,
     decide_transfer_in,
 )
-from service.ids import new_id
-from service.logging import get_logger
-from service.storage.idempotency import IdempotencyRepository, StoredAnswer
+from service.domain.reservations import Decision, Outcome, OutcomeKind, ReservationState
+from service.storage.idempotency import StoredAnswer
 from service.storage.ledger import LedgerRepository
 from service.storage.outbox import OutgoingMessage, event, reply
 from service.storage.pool import Connection
 from service.storage.reservation_batch import BatchWrite, ReservationBatchRepository
 from service.storage.reservations import ReservationRepository
-from service.usecases.message_answers import MESSAGE_SCOPE
-from service.usecases.reservation_events import announce, rejected, step_name
+from service.usecases.message_idempotency import (
+    MESSAGE_SCOPE,
+    STORED_STATUS,
+    claim_messages,
+    repeat_outcome,
+    stored_payload,
+)
+from service.usecases.reservation_events import announce, rejection
 from service.usecases.reservation_steps import (
     Cancel,
     Create,
     Expire,
     Fulfil,
-    Origin,
     Pending,
     TransferIn,
     reservation_ids_of,
 )
-
-log = get_logger(__name__)
 
 
 class Flush:
@@ -63,68 +61,53 @@ class Flush:
         self.created: dict[str, ReservationState] = {}
         self.updated: dict[str, ReservationState] = {}
         self.messages: list[OutgoingMessage] = []
-        self.answers: dict[str, tuple[int, object]] = {}  # idempotency key -> (status, stored)
+        self.answers: dict[str, tuple[int, object]] = {}  # message id -> (status, stored)
+        self.fingerprints: dict[str, str] = {}  # message id -> its first message's content
 
     async def run(self) -> list[Outcome]:
-        answered = await self._claim_idempotency_keys()
+        claimed_before = await self._claim_message_ids()
         active = await self._lock()
         known_locations = await self._known_locations(active)
-        outcomes: list[Outcome] = []
-        for index, pending in enumerate(self.batch):
-            key = pending.origin.idempotency_key
-            if index in answered:
-                outcomes.append(answered[index])
-            elif key is not None and key in self.answers:  # the same message twice in one batch
-                status, stored = self.answers[key]
-                outcomes.append(Outcome(status, "duplicate", "already processed"))
-                self._reply_stored(pending, stored)
-            else:
-                outcomes.append(self._decide(pending, known_locations))
+        outcomes = [
+            self._repeat(pending, claimed_before) or self._decide(pending, known_locations)
+            for pending in self.batch
+        ]
         await self._write()
         return outcomes
 
-    # -- phase 1: idempotency of message-borne requests ----------------------
+    # -- phase 1: message ids (docs: message_idempotency.py) -------------------
 
-    async def _claim_idempotency_keys(self) -> dict[int, Outcome]:
-        """Claim message keys in sorted order; return the stored answers of keys seen before."""
-        repo = IdempotencyRepository(self.conn)
-        first: dict[str, int] = {}
-        for index, pending in enumerate(self.batch):
-            if pending.origin.idempotency_key is not None:
-                first.setdefault(pending.origin.idempotency_key, index)
-        answered: dict[int, Outcome] = {}
-        if not first:
-            return answered
-        fingerprints = {key: self.batch[index].origin.fingerprint for key, index in first.items()}
-        for key, stored in (await repo.claim_many(MESSAGE_SCOPE, fingerprints)).items():
-            answered.update(self._answers_from_store(key, stored))
-        return answered
+    async def _claim_message_ids(self) -> dict[str, StoredAnswer]:
+        for pending in self.batch:
+            if pending.origin.message_id is not None:
+                self.fingerprints.setdefault(pending.origin.message_id, pending.origin.fingerprint)
+        if not self.fingerprints:
+            return {}
+        return await claim_messages(self.conn, self.fingerprints)
 
-    def _answers_from_store(self, key: str, stored: StoredAnswer) -> dict[int, Outcome]:
-        answers: dict[int, Outcome] = {}
-        for index, pending in enumerate(self.batch):
-            if pending.origin.idempotency_key != key:
-                continue
-            if stored.same:
-                answers[index] = Outcome(stored.status_code, "duplicate", "already processed")
-                self._reply_stored(pending, stored.response)
-                continue
-            outcome = Outcome(
-                409, "message_id_reused", f"message id {key!r} was used for another message"
-            )
-            answers[index] = outcome
-            payload = rejected(
-                step_name(pending.step),
-                pending.step.reservation_id,
-                outcome,
-                self.now,
-                new_id(),
-                pending.origin.correlation_id,
-            )
-            self._reply(pending, m_encode(payload))
-        return answers
+    def _repeat(self, pending: Pending, claimed_before: dict[str, StoredAnswer]) -> Outcome | None:
+        """The answer to a message seen before (in an earlier transaction or earlier in
+        this batch), or None when the step is to be decided."""
+        message_id = pending.origin.message_id
+        if message_id is None:
+            return None
+        if message_id in self.answers:  # the same message id twice in one batch
+            status, stored = self.answers[message_id]
+            same = pending.origin.fingerprint == self.fingerprints[message_id]
+            stored_before = StoredAnswer(status, stored, same)
+        elif message_id in claimed_before:
+            stored_before = claimed_before[message_id]
+        else:
+            return None
+        outcome = repeat_outcome(message_id, stored_before)
+        if stored_before.same:
+            self._reply(pending, stored_payload(stored_before))
+        else:
+            refusal = rejection(pending.step, outcome, self.now, pending.origin.correlation_id)
+            self._reply(pending, encoder.encode(refusal))
+        return outcome
 
-    # -- phase 2 and 3: what to lock ----------------------------------------
+    # -- phases 2 and 3: what to lock ---------------------------------------
 
     async def _lock(self) -> dict[str, bool]:
         """Lock reservations, then balances; returns location_id -> active for the
@@ -132,16 +115,7 @@ class Flush:
         balances before it sees any reservation: both are locked in one statement."""
         ids = [rid for p in self.batch for rid in reservation_ids_of(p.step)]
         if all(isinstance(p.step, Create) for p in self.batch):
-            keys = self._balance_keys()
-            locked, self.balances, active = await ReservationBatchRepository(
-                self.conn
-            ).lock_for_creates(ids, list(keys))
-            if locked:  # a create sent again; its lock may have made the statement wait
-                self.reservations = await self.repo.with_lines(locked)
-                # One snapshot served the whole statement: a balance created while it
-                # waited was not seen. Read them again (already locked: no wait).
-                self.balances, active = await self.ledger.lock_existing_balances(keys)
-            return active
+            return await self._lock_for_creates(ids)
         self.reservations = await self.repo.lock(ids)
         self.balances, active = await self.ledger.lock_existing_balances(self._balance_keys())
         arriving = self._arriving_keys() - set(self.balances)
@@ -149,16 +123,28 @@ class Flush:
             self.balances.update(await self.ledger.lock_balances(arriving))
         return active
 
+    async def _lock_for_creates(self, ids: list[str]) -> dict[str, bool]:
+        keys = self._balance_keys()
+        locked, self.balances, active = await ReservationBatchRepository(
+            self.conn
+        ).lock_for_creates(ids, list(keys))
+        if locked:  # a create sent again; its lock may have made the statement wait
+            self.reservations = await self.repo.with_lines(locked)
+            # One snapshot served the whole statement: a balance created while it
+            # waited was not seen. Read them again (already locked: no wait).
+            self.balances, active = await self.ledger.lock_existing_balances(keys)
+        return active
+
     def _balance_keys(self) -> set[BalanceKey]:
         keys: set[BalanceKey] = set()
         for pending in self.batch:
             step = pending.step
             if isinstance(step, Create):
-                keys.update((step.command.location_id, x.sku) for x in step.command.lines)
-            else:
-                for rid in reservation_ids_of(step):
-                    if (existing := self.reservations.get(rid)) is not None:
-                        keys.update((existing.location_id, x.sku) for x in existing.lines)
+                keys.update((step.request.location_id, x.sku) for x in step.request.lines)
+                continue
+            for rid in reservation_ids_of(step):
+                if (existing := self.reservations.get(rid)) is not None:
+                    keys.update((existing.location_id, x.sku) for x in existing.lines)
         return keys
 
     def _arriving_keys(self) -> set[BalanceKey]:
@@ -166,15 +152,15 @@ class Flush:
         for pending in self.batch:
             step = pending.step
             if isinstance(step, TransferIn) and (
-                src := self.reservations.get(step.source_reservation_id)
+                source := self.reservations.get(step.source_reservation_id)
             ):
-                keys.update((step.store_id, x.sku) for x in src.lines)
+                keys.update((step.store_id, x.sku) for x in source.lines)
         return keys
 
     async def _known_locations(self, active: dict[str, bool]) -> dict[str, bool]:
         """location_id -> active for every location a create names. The balances just
         locked tell most of them; only locations without one are looked up."""
-        wanted = {p.step.command.location_id for p in self.batch if isinstance(p.step, Create)}
+        wanted = {p.step.request.location_id for p in self.batch if isinstance(p.step, Create)}
         unseen = wanted - set(active)
         if not unseen:
             return active
@@ -193,49 +179,32 @@ class Flush:
             case Fulfil():
                 decision = decide_fulfil(existing, step.reservation_id, self.now, step.lines)
             case Expire():
-                decision = decide_expire(existing, self.now) or Decision(Outcome(204, "not_due"))
+                decision = decide_expire(existing, self.now)
             case TransferIn():
                 source = self.reservations.get(step.source_reservation_id)
-                decision = decide_transfer_in(
-                    source, step.reservation_id, step.store_id, self.now, "transfer-in"
-                )
-        self._take(decision, pending.origin)
+                decision = decide_transfer_in(source, step.reservation_id, step.store_id, self.now)
+        self._fold(decision, pending.origin.actor)
         self._announce(pending, decision)
         return decision.outcome
 
     def _decide_create(
         self, step: Create, existing: ReservationState | None, known: dict[str, bool]
     ) -> Decision:
-        location_id = step.command.location_id
+        location_id = step.request.location_id
         if existing is None and location_id not in known:
-            return Decision(
-                Outcome(
-                    422,
-                    "unknown_location",
-                    f"location {location_id!r} does not exist",
-                    field="location_id",
-                )
-            )
+            detail = f"location {location_id!r} does not exist"
+            return _invalid("unknown_location", detail)
         if existing is None and not known[location_id]:
-            return Decision(
-                Outcome(
-                    422,
-                    "inactive_location",
-                    f"location {location_id!r} is not active",
-                    field="location_id",
-                )
-            )
+            return _invalid("inactive_location", f"location {location_id!r} is not active")
         expires_at = step.expires_at or self.now + step.ttl
-        return decide_create(
-            step.command, step.fingerprint, existing, self.balances, self.now, expires_at
-        )
+        return decide_create(step.request, existing, self.balances, self.now, expires_at)
 
-    def _take(self, decision: Decision, origin: Origin) -> None:
+    def _fold(self, decision: Decision, actor: str) -> None:
         """Fold a decision into the batch: balances, reservations, rows to write."""
         for delta in decision.deltas:
             self.balances[delta.key] = self.balances[delta.key].moved(delta)
         self.deltas.extend(decision.deltas)
-        self.actors.extend([origin.actor] * len(decision.deltas))
+        self.actors.extend([actor] * len(decision.deltas))
         if decision.created is not None:
             self.created[decision.created.reservation_id] = decision.created
             self.reservations[decision.created.reservation_id] = decision.created
@@ -247,32 +216,22 @@ class Flush:
 
     def _announce(self, pending: Pending, decision: Decision) -> None:
         origin = pending.origin
-        step = pending.step
-        said = announce(
-            step_name(step),
-            step.reservation_id,
-            decision,
-            self.now,
-            origin.correlation_id,
-            step.command.location_id if isinstance(step, Create) else None,
-        )
-        if said is None:
+        announcement = announce(pending.step, decision, self.now, origin.correlation_id)
+        if announcement is None:
             return
-        if said.publish:
-            self.messages.append(event(said.routing_key, said.payload, said.event_id))
-        self._reply(pending, said.payload)
-        if origin.idempotency_key is not None:
-            self.answers[origin.idempotency_key] = (decision.outcome.status, said.stored())
-
-    def _reply(self, pending: Pending, payload: bytes) -> None:
-        if pending.origin.reply_to:
+        if announcement.publish:
             self.messages.append(
-                reply(pending.origin.reply_to, payload, pending.origin.correlation_id)
+                event(announcement.routing_key, announcement.payload, announcement.event_id)
             )
+        self._reply(pending, announcement.payload)
+        if origin.message_id is not None:
+            status = STORED_STATUS[decision.outcome.kind]
+            self.answers[origin.message_id] = (status, announcement.stored())
 
-    def _reply_stored(self, pending: Pending, stored: object) -> None:
-        if isinstance(stored, dict) and isinstance(stored.get("payload"), str):
-            self._reply(pending, stored["payload"].encode())
+    def _reply(self, pending: Pending, payload: bytes | None) -> None:
+        origin = pending.origin
+        if origin.reply_to and payload is not None:
+            self.messages.append(reply(origin.reply_to, payload, origin.correlation_id))
 
     # -- phase 5: write ------------------------------------------------------
 
@@ -292,5 +251,5 @@ class Flush:
         )
 
 
-def m_encode(payload: msgspec.Struct) -> bytes:
-    return encoder.encode(payload)
+def _invalid(code: str, detail: str) -> Decision:
+    return Decision(Outcome(OutcomeKind.INVALID, code, detail, field="location_id"))

@@ -7,22 +7,18 @@ import contextvars
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from service.contracts.reservations import CreateReservation, ReservationLineIn
-from service.domain.reservations import (
-    Outcome,
-)
+from service.domain.reservations import Line, NewReservation, Outcome
 
 
 @dataclass(frozen=True, slots=True)
 class Create:
-    command: CreateReservation
-    fingerprint: str
+    request: NewReservation
     ttl: timedelta
     expires_at: datetime | None = None  # an exact expiry (a pickup's hold_until), not now + ttl
 
     @property
     def reservation_id(self) -> str:
-        return self.command.reservation_id
+        return self.request.reservation_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +30,7 @@ class Cancel:
 @dataclass(frozen=True, slots=True)
 class Fulfil:
     reservation_id: str
-    lines: list[ReservationLineIn] | None = None
+    lines: tuple[Line, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +58,10 @@ def reservation_ids_of(step: Step) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """How a request arrived. Messages carry an idempotency key and maybe a reply_to."""
+    """How a request arrived. Messages carry their id and maybe a reply_to."""
 
     actor: str
-    idempotency_key: str | None = None
+    message_id: str | None = None
     fingerprint: str = ""
     reply_to: str | None = None
     correlation_id: str | None = None

@@ -7,24 +7,25 @@ and waits for its committed outcome.
 
 from __future__ import annotations
 
-from service.contracts.reservations import (
-    CreateReservation,
-    Reservation,
-    ReservationLineIn,
-)
+from collections.abc import Sequence
+
+from service.contracts.reservations import CreateReservation, Reservation
 from service.domain.errors import InvalidInput, NotFound
-from service.domain.reservations import Outcome, ttl_of, validate_lines
+from service.domain.reservations import (
+    Line,
+    NewReservation,
+    Outcome,
+    SkuQuantity,
+    ttl_of,
+    validate_lines,
+)
 from service.settings import Settings
 from service.storage.database import Database
 from service.storage.idempotency import fingerprint
 from service.storage.reservations import ReservationRepository
-from service.usecases.reservation_engine import (
-    Cancel,
-    Create,
-    Fulfil,
-    Origin,
-    ReservationEngine,
-)
+from service.usecases.reservation_engine import ReservationEngine
+from service.usecases.reservation_steps import Cancel, Create, Fulfil, Origin
+from service.usecases.reservation_views import reservation_view
 
 
 class ReservationNotFound(NotFound):
@@ -49,15 +50,36 @@ def ensure_not_owned_by_pickup(reservation_id: str) -> None:
 
 
 def create_step(command: CreateReservation, settings: Settings) -> Create:
-    """Raises InvalidInput (a SKU twice, a TTL over the maximum), OwnedByPickup."""
+    """The step for a create from either edge (a ``reservation.create`` message is a
+    CreateReservation too). Raises InvalidInput (a SKU twice, a TTL over the maximum),
+    OwnedByPickup."""
     ensure_not_owned_by_pickup(command.reservation_id)
     validate_lines(command.lines)
-    ttl = ttl_of(command, settings.reservation_default_ttl_s, settings.reservation_max_ttl_s)
-    return Create(command, reservation_fingerprint(command), ttl)
+    ttl = ttl_of(
+        command.ttl_seconds, settings.reservation_default_ttl_s, settings.reservation_max_ttl_s
+    )
+    return Create(new_reservation(command), ttl)
+
+
+def new_reservation(command: CreateReservation) -> NewReservation:
+    return NewReservation(
+        reservation_id=command.reservation_id,
+        location_id=command.location_id,
+        lines=lines_of(command.lines),
+        channel=command.channel,
+        external_ref=command.external_ref,
+        fingerprint=reservation_fingerprint(command),
+    )
+
+
+def lines_of(lines: Sequence[SkuQuantity]) -> tuple[Line, ...]:
+    return tuple(Line(x.sku, x.quantity) for x in lines)
 
 
 def reservation_fingerprint(command: CreateReservation) -> str:
-    """Content that makes two creates "the same": everything but the transport fields."""
+    """Content that makes two creates "the same": the request's own fields, lines in SKU
+    order, as a CreateReservation (a message's transport fields are left out). Stored
+    with each reservation: the encoding must not change."""
     return fingerprint(
         CreateReservation(
             reservation_id=command.reservation_id,
@@ -79,20 +101,31 @@ async def create_reservation(
 async def cancel_reservation(
     engine: ReservationEngine, reservation_id: str, reason: str | None, actor: str
 ) -> Outcome:
-    ensure_not_owned_by_pickup(reservation_id)
-    return await engine.submit(Cancel(reservation_id, reason), Origin(actor=actor))
+    return await engine.submit(cancel_step(reservation_id, reason), Origin(actor=actor))
 
 
 async def fulfil_reservation(
     engine: ReservationEngine,
     reservation_id: str,
-    lines: list[ReservationLineIn] | None,
+    lines: Sequence[SkuQuantity] | None,
     actor: str,
 ) -> Outcome:
+    return await engine.submit(fulfil_step(reservation_id, lines), Origin(actor=actor))
+
+
+def fulfil_step(reservation_id: str, lines: Sequence[SkuQuantity] | None) -> Fulfil:
+    """Raises InvalidInput (a SKU twice), OwnedByPickup."""
     ensure_not_owned_by_pickup(reservation_id)
-    if lines is not None:
-        validate_lines(lines)
-    return await engine.submit(Fulfil(reservation_id, lines), Origin(actor=actor))
+    if lines is None:
+        return Fulfil(reservation_id)
+    validate_lines(lines)
+    return Fulfil(reservation_id, lines_of(lines))
+
+
+def cancel_step(reservation_id: str, reason: str | None) -> Cancel:
+    """Raises OwnedByPickup."""
+    ensure_not_owned_by_pickup(reservation_id)
+    return Cancel(reservation_id, reason)
 
 
 async def get_reservation(db: Database, reservation_id: str) -> Reservation:
@@ -103,4 +136,4 @@ async def get_reservation(db: Database, reservation_id: str) -> Reservation:
         raise ReservationNotFound(
             f"reservation {reservation_id!r} does not exist", field="reservation_id"
         )
-    return state.view()
+    return reservation_view(state)

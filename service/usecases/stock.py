@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import msgspec
 
@@ -29,6 +31,7 @@ from service.contracts.messages import (
 )
 from service.contracts.stock import (
     BalanceView,
+    Movement,
     MovementPage,
     MovementsPosted,
     PostMovements,
@@ -58,6 +61,13 @@ from service.storage.pool import Connection
 
 log = get_logger(__name__)
 MOVEMENTS_SCOPE = "stock.movements"
+
+
+class MovementBatch(Protocol):
+    """A batch as either edge decodes it: a PostMovements body or a stock.movements message."""
+
+    @property
+    def movements(self) -> Sequence[Movement]: ...
 
 
 async def post_movements(
@@ -90,7 +100,7 @@ async def post_movements(
 
 
 async def apply_movements(
-    conn: Connection, command: PostMovements, *, actor: str, idempotency_key: str
+    conn: Connection, command: MovementBatch, *, actor: str, idempotency_key: str
 ) -> MovementsPosted:
     """The body of ``post_movements``, inside the caller's transaction."""
     check_batch(command.movements)
@@ -114,7 +124,7 @@ async def apply_movements(
     )
 
 
-async def _check_locations(ledger: LedgerRepository, command: PostMovements) -> None:
+async def _check_locations(ledger: LedgerRepository, command: MovementBatch) -> None:
     named: list[tuple[str, str]] = []
     for i, m in enumerate(command.movements):
         named.append((f"movements[{i}].location_id", m.location_id))
@@ -128,7 +138,7 @@ async def _check_locations(ledger: LedgerRepository, command: PostMovements) -> 
             raise InactiveLocation(f"location {location_id!r} is not active", field=field)
 
 
-async def _check_transfers(ledger: LedgerRepository, command: PostMovements) -> None:
+async def _check_transfers(ledger: LedgerRepository, command: MovementBatch) -> None:
     """Create transfer lines for new transfers; check and book receipts against them.
     Transfers of click-and-collect bookings (``pickup:…``) move only with their pickup."""
     for index, m in enumerate(command.movements):
@@ -175,7 +185,7 @@ async def _check_transfers(ledger: LedgerRepository, command: PostMovements) -> 
     await ledger.receive_transfer_lines([(*k, q - lines[k][1]) for k, q in booked.items()])
 
 
-def _occurred_at(command: PostMovements, plan: Plan, now: datetime) -> list[datetime]:
+def _occurred_at(command: MovementBatch, plan: Plan, now: datetime) -> list[datetime]:
     """One timestamp per delta: the movement's own, or now (a transfer writes two deltas)."""
     stamps: list[datetime] = []
     for m in command.movements:

@@ -10,17 +10,12 @@ from datetime import timedelta
 import httpx
 
 from service.contracts.reservations import CreateReservation, ReservationLineIn
+from service.domain.reservations import Line, OutcomeKind
 from service.runtime import Runtime
 from service.storage.pool import Pool
-from service.usecases.reservation_engine import (
-    Cancel,
-    Create,
-    Expire,
-    Fulfil,
-    Origin,
-    decide_in_transaction,
-)
-from service.usecases.reservations import reservation_fingerprint
+from service.usecases.reservation_engine import decide_in_transaction
+from service.usecases.reservation_steps import Cancel, Create, Expire, Fulfil, Origin
+from service.usecases.reservations import new_reservation
 from service.usecases.verify import verify_ledger
 from tests.integration.test_reservations_smoke import stock
 
@@ -33,11 +28,11 @@ def create(reservation_id: str, *lines: tuple[str, int], at: str = "ST-A") -> Cr
         location_id=at,
         lines=[ReservationLineIn(sku=sku, quantity=quantity) for sku, quantity in lines],
     )
-    return Create(command, reservation_fingerprint(command), timedelta(minutes=30))
+    return Create(new_reservation(command), timedelta(minutes=30))
 
 
 def by_message(key: str) -> Origin:
-    return Origin(actor="amqp", idempotency_key=key, fingerprint=f"fp-{key}", reply_to="replies")
+    return Origin(actor="amqp", message_id=key, fingerprint=f"fp-{key}", reply_to="replies")
 
 
 async def test_one_batch_of_every_step_leaves_each_table_as_single_steps_would(
@@ -55,7 +50,7 @@ async def test_one_batch_of_every_step_leaves_each_table_as_single_steps_would(
         (create("two-lines", ("RED", 2), ("BLUE", 5)), WEBSHOP),  # created
         (create("born-and-gone", ("BLUE", 1)), WEBSHOP),  # created, then cancelled below
         (Cancel("born-and-gone", "changed mind"), WEBSHOP),
-        (Fulfil("held", [ReservationLineIn(sku="RED", quantity=2)]), WEBSHOP),  # partial
+        (Fulfil("held", (Line("RED", 2),)), WEBSHOP),  # partial
         (Cancel("doomed"), WEBSHOP),
         (create("too-many", ("RED", 50)), WEBSHOP),  # refused: nothing written for it
         (Expire("held"), WEBSHOP),  # not due: no change
@@ -64,16 +59,16 @@ async def test_one_batch_of_every_step_leaves_each_table_as_single_steps_would(
     ]
     outcomes = await runtime.db.run(lambda conn: decide_in_transaction(conn, batch))
 
-    assert [(o.status, o.code) for o in outcomes] == [
-        (201, "ok"),  # two-lines
-        (201, "ok"),  # born-and-gone
-        (200, "ok"),  # its cancel
-        (200, "ok"),  # held, fulfilled in part
-        (200, "ok"),  # doomed, cancelled
-        (409, "insufficient_stock"),
-        (204, "not_due"),
-        (201, "ok"),  # by-message
-        (201, "duplicate"),  # the same message again, answered as the first
+    assert [(o.kind, o.code) for o in outcomes] == [
+        (OutcomeKind.CREATED, "ok"),  # two-lines
+        (OutcomeKind.CREATED, "ok"),  # born-and-gone
+        (OutcomeKind.DONE, "ok"),  # its cancel
+        (OutcomeKind.DONE, "ok"),  # held, fulfilled in part
+        (OutcomeKind.DONE, "ok"),  # doomed, cancelled
+        (OutcomeKind.CONFLICT, "insufficient_stock"),
+        (OutcomeKind.NOT_DUE, "not_due"),
+        (OutcomeKind.CREATED, "ok"),  # by-message
+        (OutcomeKind.CREATED, "duplicate"),  # the same message again, answered as the first
     ]
     statuses = dict(await pool.fetch("SELECT reservation_id, status FROM reservations"))
     assert statuses == {
@@ -149,7 +144,10 @@ async def test_a_store_closed_with_stock_on_its_shelves_refuses_new_reservations
 
     outcomes = await runtime.db.run(lambda conn: decide_in_transaction(conn, batch))
 
-    assert [(o.status, o.code) for o in outcomes] == [(422, "inactive_location"), (201, "ok")]
+    assert [(o.kind, o.code) for o in outcomes] == [
+        (OutcomeKind.INVALID, "inactive_location"),
+        (OutcomeKind.CREATED, "ok"),
+    ]
     assert await pool.fetchval("SELECT sum(reserved) FROM balances") == 1
 
 
@@ -172,12 +170,12 @@ async def test_a_batch_of_creates_alone_sees_the_reservations_that_already_exist
     ]
     outcomes = await runtime.db.run(lambda conn: decide_in_transaction(conn, batch))
 
-    assert [(o.status, o.code) for o in outcomes] == [
-        (200, "ok"),
-        (409, "reservation_conflict"),
-        (201, "ok"),
-        (201, "ok"),
-        (422, "unknown_location"),
+    assert [(o.kind, o.code) for o in outcomes] == [
+        (OutcomeKind.DONE, "ok"),
+        (OutcomeKind.CONFLICT, "reservation_conflict"),
+        (OutcomeKind.CREATED, "ok"),
+        (OutcomeKind.CREATED, "ok"),
+        (OutcomeKind.INVALID, "unknown_location"),
     ]
     reserved = dict(await pool.fetch("SELECT location_id, reserved FROM balances"))
     assert reserved == {"ST-A": 5, "ST-B": 1}

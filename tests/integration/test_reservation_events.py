@@ -15,14 +15,17 @@ from aio_pika.abc import AbstractRobustConnection
 
 from service.contracts.messages import command_decoder
 from service.contracts.reservations import CreateReservation, ReservationLineIn
+from service.domain.reservations import OutcomeKind
 from service.messaging.worker import Worker
 from service.runtime import Runtime
 from service.settings import Settings
 from service.storage.database import Database
 from service.storage.pool import Connection, Pool
-from service.usecases.commands import Delivery, handle_command
+from service.usecases.commands import MessageCommands
 from service.usecases.expiry import expire_due
-from service.usecases.reservation_engine import Flush, Origin, Pending
+from service.usecases.message_idempotency import Delivery
+from service.usecases.reservation_flush import Flush
+from service.usecases.reservation_steps import Origin, Pending
 from service.usecases.reservations import create_step
 from tests.helpers import assert_problem, post, receipt, sale
 from tests.reservation_helpers import (
@@ -95,12 +98,8 @@ async def test_a_movements_message_refused_at_its_second_movement_writes_no_even
         "movements": [sale("ST-A", 3), receipt("ST-NOWHERE", 1)],
     }
 
-    outcome = await handle_command(
-        command_decoder.decode(msgspec.json.encode(body)),
-        Delivery(),
-        engine=runtime.engine,
-        db=runtime.db,
-        settings=runtime.settings,
+    outcome = await MessageCommands(runtime.engine, runtime.db, runtime.settings).start(
+        command_decoder.decode(msgspec.json.encode(body)), Delivery()
     )
 
     assert outcome.code == "unknown_location"
@@ -123,7 +122,7 @@ async def test_a_reservation_whose_transaction_rolls_back_publishes_nothing(
 
     async def flush_then_fail(conn: Connection) -> None:
         outcomes = await Flush(conn, [step("r-lost")]).run()
-        assert [o.status for o in outcomes] == [201]
+        assert [o.kind for o in outcomes] == [OutcomeKind.CREATED]
         assert await conn.fetchval("SELECT count(*) FROM outbox") > 0
         raise RolledBack
 
@@ -131,7 +130,7 @@ async def test_a_reservation_whose_transaction_rolls_back_publishes_nothing(
         await db.run(flush_then_fail)
     committed = await db.run(lambda conn: Flush(conn, [step("r-kept")]).run())
 
-    assert [o.status for o in committed] == [201]
+    assert [o.kind for o in committed] == [OutcomeKind.CREATED]
     kept = await events.where(lambda p: p["type"] == "reservation.confirmed")
     assert kept["reservation"]["reservation_id"] == "r-kept"
     await events.settle(0.3)

@@ -14,13 +14,15 @@ from aio_pika.abc import AbstractRobustConnection
 
 from service.contracts.messages import command_decoder
 from service.contracts.reservations import CreateReservation, ReservationLineIn
+from service.domain.reservations import OutcomeKind
 from service.messaging.topology import COMMANDS_QUEUE, DEAD_LETTER_QUEUE
 from service.messaging.worker import Worker
 from service.runtime import Runtime
 from service.settings import Settings
 from service.storage.database import Database
 from service.storage.pool import Pool
-from service.usecases.commands import Delivery, handle_command
+from service.usecases.commands import MessageCommands
+from service.usecases.message_idempotency import Delivery
 from service.usecases.reservations import create_reservation
 from tests.reservation_helpers import (
     Inbox,
@@ -225,7 +227,7 @@ async def test_the_same_reservation_by_http_then_by_message_is_confirmed_and_res
     made = await create_reservation(
         messaging_runtime.engine, messaging_runtime.settings, command, "api"
     )
-    assert made.status == 201
+    assert made.kind is OutcomeKind.CREATED
 
     answer = await ask(messages, create_message("m-1", "r-1", store, ("S1", 2)))
 
@@ -389,13 +391,13 @@ async def test_a_redelivery_after_commit_and_before_ack_changes_nothing_and_is_a
     reserve_r0 = CreateReservation(
         reservation_id="r-0", location_id=store, lines=[ReservationLineIn("S2", 3)]
     )
-    assert (await create_reservation(rt.engine, rt.settings, reserve_r0, "test")).status == 201
+    assert (
+        await create_reservation(rt.engine, rt.settings, reserve_r0, "test")
+    ).kind is OutcomeKind.CREATED
     body = redelivered_commands(store)[index]
     publisher, inbox = messages
     command = command_decoder.decode(msgspec.json.encode(body))
-    await handle_command(
-        command, Delivery(inbox.name, "c-1"), engine=rt.engine, db=rt.db, settings=rt.settings
-    )
+    await MessageCommands(rt.engine, rt.db, rt.settings).start(command, Delivery(inbox.name, "c-1"))
     [first] = await inbox.wait_for(1)
     before = await books(pool)
 

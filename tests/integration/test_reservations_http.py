@@ -13,6 +13,7 @@ import pytest
 import structlog
 
 from service.contracts.reservations import CreateReservation, ReservationLineIn
+from service.domain.reservations import OutcomeKind
 from service.runtime import Runtime
 from service.storage.database import Database
 from service.storage.pool import Pool
@@ -446,7 +447,7 @@ async def test_a_reservation_created_and_fulfilled_in_one_batch_keeps_what_was_h
         ),
     )
 
-    assert (made.status, taken.status) == (201, 200)
+    assert (made.kind, taken.kind) == (OutcomeKind.CREATED, OutcomeKind.DONE)
     read = (await client.get("/v1/reservations/r-1")).json()
     assert read["status"] == "fulfilled"
     assert read["lines"] == [{"sku": "S1", "quantity": 3, "fulfilled": 2}]
@@ -499,7 +500,7 @@ async def test_an_engine_failure_is_logged_with_the_request_that_failed_not_the_
     try:
         with structlog.contextvars.bound_contextvars(request_id="req-starter"):
             made = await reservations.create_reservation(engine, runtime.settings, command, "t")
-        assert made.status == 201
+        assert made.kind is OutcomeKind.CREATED
         await pool.execute("UPDATE balances SET reserved = 0 WHERE sku = 'S1'")
         with (
             structlog.contextvars.bound_contextvars(request_id="req-culprit"),

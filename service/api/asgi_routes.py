@@ -1,0 +1,148 @@
+"""What a route answered at the ASGI level needs from Litestar's HTTP machinery,
+done once, with Litestar's own answers: the method, the path parameters and a JSON
+body, each refused exactly as an ordinary route handler refuses it.
+
+Why such routes exist: the one-SKU availability read and reservation creation are
+the hottest requests, and Litestar's per-request handler machinery (request object,
+parameter parsing, response building) is about 40 % of the read's cost on this
+machine (docs/performance.md). An ``@asgi`` route handler is Litestar's own way past
+it: routing, the edge middleware, guards and exception handling still apply; a
+dependency, a response header or an after-request hook does not, so such routes take
+none (tests/integration/test_asgi_routes.py holds them to it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any, TypeVar, cast
+
+import msgspec
+from litestar import Litestar
+from litestar._asgi.routing_trie.types import RouteTrieNode
+from litestar.connection import ASGIConnection
+from litestar.datastructures import URL
+from litestar.enums import HttpMethod
+from litestar.exceptions import (
+    ClientException,
+    InternalServerException,
+    MethodNotAllowedException,
+    SerializationException,
+    ValidationException,
+)
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.serialization import decode_json
+from litestar.types import (
+    HTTPReceiveMessage,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    HTTPScope,
+    Receive,
+    Send,
+)
+
+T = TypeVar("T")
+_AT_PATH = "`$."
+
+
+async def other_method(scope: HTTPScope, send: Send, method: str) -> None:
+    """Answer a request whose method is not the route's ``method``: OPTIONS as Litestar
+    answers it on every other route (204, ``Allow``); anything else is refused with 405."""
+    allow = f"{method}, OPTIONS"
+    if scope["method"] != "OPTIONS":
+        raise MethodNotAllowedException(headers={"Allow": allow})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 204,
+        "headers": [(b"allow", allow.encode())],
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+    await send(end)
+
+
+def path_parameters(scope: HTTPScope, patterns: dict[str, re.Pattern[str]]) -> dict[str, str]:
+    """The path parameters, each checked against its pattern. Raises ValidationException
+    listing every bad one, with msgspec's message, as Litestar does for a route handler's
+    ``PathParameter(pattern=...)``."""
+    values: dict[str, str] = scope["path_params"]
+    for pattern_of in patterns.items():
+        if pattern_of[1].search(values[pattern_of[0]]) is None:
+            failed = [
+                {"message": _mismatch(values[name], pattern), "key": name, "source": "path"}
+                for name, pattern in patterns.items()
+                if pattern.search(values[name]) is None
+            ]
+            raise _validation_failed(scope, failed)
+    return values
+
+
+def _mismatch(value: str, pattern: re.Pattern[str]) -> str:
+    try:
+        msgspec.convert(value, Annotated[str, msgspec.Meta(pattern=pattern.pattern)])
+    except msgspec.ValidationError as exc:
+        return str(exc).split(" - ", 1)[0]
+    raise AssertionError("msgspec and re disagree on a pattern")  # pragma: no cover
+
+
+async def json_body(scope: HTTPScope, receive: Receive, target: type[T], max_bytes: int) -> T:
+    """The request body decoded as JSON and converted to ``target`` as Litestar does for
+    a ``data`` parameter (lax conversion, so ``"3"`` is a 3). Raises RequestEntityTooLarge,
+    ClientException (not JSON: 400), ValidationException (not a ``target``: 422)."""
+    body = await _read_body(scope, receive, max_bytes)
+    try:
+        decoded = decode_json(body or b"null")
+    except SerializationException as exc:
+        raise ClientException(str(exc)) from exc
+    try:
+        return msgspec.convert(decoded, target, strict=False, str_keys=True)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        at = text.rfind(_AT_PATH)
+        key = text[at + len(_AT_PATH) : -1] if at >= 0 and text.endswith("`") else "data"
+        message = {"message": text.split(" - ", 1)[0], "key": key, "source": "body"}
+        raise _validation_failed(scope, [message]) from exc
+
+
+async def _read_body(scope: HTTPScope, receive: Receive, max_bytes: int) -> bytes:
+    declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise RequestEntityTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = cast(HTTPReceiveMessage, await receive())
+        if event["type"] == "http.disconnect":
+            raise InternalServerException("client disconnected prematurely")
+        chunk = event.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise RequestEntityTooLarge
+        chunks.append(chunk)
+        if not event.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _validation_failed(scope: HTTPScope, messages: list[dict[str, Any]]) -> ValidationException:
+    url = ASGIConnection[Any, Any, Any, Any](scope).url
+    path = URL.from_components(path=url.path, query=url.query)
+    return ValidationException(
+        detail=f"Validation failed for {scope['method']} {path}", extra=messages
+    )
+
+
+def route_asgi_path_parameters(app: Litestar) -> None:
+    """Let ``@asgi`` route handlers have path parameters. Litestar 2.25 stores such a
+    route's parameters under "asgi" but looks them up under the request's method (an
+    HTTP request to it fails with a KeyError, a 500); store them under every method.
+    Call once every route is registered."""
+    for node in _nodes(app.asgi_router.root_route_map_node):
+        if node.is_asgi and "asgi" in node.path_parameters:
+            for method in HttpMethod:
+                node.path_parameters.setdefault(method.value, node.path_parameters["asgi"])
+
+
+def _nodes(node: RouteTrieNode) -> Iterator[RouteTrieNode]:
+    yield node
+    for child in node.children.values():
+        yield from _nodes(child)

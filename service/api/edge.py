@@ -1,0 +1,96 @@
+"""The edge of every route: request id, caller identity and authorisation, in one
+plain ASGI middleware (cheap enough for the availability read path).
+
+Litestar runs route middleware after routing, so the route's ``Access`` (its
+``opt``, see ``service/api/auth.py``) is known here. Every answer leaves through
+``send`` wrapped here, which echoes the request id; a caller refused here is
+answered by ``api/errors.py`` like any other error, through that same ``send``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import time
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.auth import ACCESS, authorize, token_of
+from service.api.errors import error_answer, unexpected_answer
+from service.domain.errors import DomainError
+from service.logging import REQUEST_ID, get_logger
+
+log = get_logger("service.api.access")
+_SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_PREFIX = secrets.token_hex(4)
+_COUNTER = itertools.count(1)
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        raw_id = request_id.encode()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw_id)]
+            await send(message)
+
+        # Each request runs in a task of its own: the id stays bound for the errors
+        # Litestar's exception handling logs, too.
+        REQUEST_ID.set(request_id)
+        started = time.perf_counter() if self.access_log else 0.0
+        try:
+            if await self._admitted(scope, send_with_id):
+                await self.app(scope, receive, send_with_id)
+        finally:
+            if self.access_log:
+                duration_ms = round((time.perf_counter() - started) * 1000, 2)
+                log.info(
+                    "http_request",
+                    method=scope.get("method"),
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=duration_ms,
+                )
+
+    async def _admitted(self, scope: Scope, send: Send) -> bool:
+        """Whether the caller may use this route; else it has been answered."""
+        try:
+            await self._identify(scope)
+            if scope.get("method") != "OPTIONS":  # public on every route, as Litestar answers it
+                authorize(scope, scope["route_handler"].opt.get(ACCESS))
+        except DomainError as refused:
+            await error_answer(refused).send(send)
+            return False
+        except Exception as failed:
+            await unexpected_answer(failed).send(send)
+            return False
+        return True
+
+    async def _identify(self, scope: Scope) -> None:
+        token = token_of(scope)
+        if not token:
+            return
+        principal = await scope["app"].state.runtime.keys.authenticate(token)
+        if principal is not None:
+            scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
+            scope["actor"] = principal.name  # type: ignore[typeddict-unknown-key]
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and _SANE_ID.match(value):
+            return value.decode()
+    return f"{_PREFIX}{next(_COUNTER):08x}"  # unique per process start, cheap
