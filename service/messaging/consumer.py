@@ -109,6 +109,7 @@ class CommandConsumer:
         self._in_order = KeyedLocks()
         self.handled = 0
         self.dead_lettered = 0
+        self.waits_for_database = 0  # attempts refused by a transient fault, retried later
 
     async def start(self) -> None:
         await self.subscription.start()
@@ -213,6 +214,7 @@ class CommandConsumer:
                     await self._dead_letter(message, "handler_error", detail)
                     return
             else:
+                self.waits_for_database += 1
                 log.warning(
                     "command_waiting_for_database", error=type(error).__name__, retry_in_s=pause
                 )

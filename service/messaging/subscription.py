@@ -54,6 +54,11 @@ class Subscription:
         return self._tag
 
     @property
+    def busy(self) -> bool:
+        """A consume, or a retry of one, is under way."""
+        return self._lock.locked() or (self._retry is not None and not self._retry.done())
+
+    @property
     def consuming(self) -> bool:
         """The broker delivers to this subscription now."""
         underlay = self._underlay

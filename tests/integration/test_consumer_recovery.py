@@ -7,7 +7,6 @@ row lock: no flush can commit, so nothing may be acked, until they release it.""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
@@ -105,14 +104,27 @@ async def consumers_on(broker: AbstractRobustConnection, name: str) -> int:
         await channel.close()
 
 
-async def consuming_again(worker: Worker) -> None:
+async def consuming_again(worker: Worker, tag_before: str | None) -> None:
+    """Until the consumer consumes again, under a new consumer tag, with nothing left
+    under way (a consume or its retry)."""
     assert worker.consumer is not None
-    channel = worker.consumer.subscription.channel
+    subscription = worker.consumer.subscription
 
-    async def reopened() -> bool | None:
-        return True if not channel.is_closed and worker.consumer.subscription.consuming else None
+    async def again() -> bool | None:
+        fresh = subscription.consuming and subscription.consumer_tag != tag_before
+        return True if fresh and not subscription.busy else None
 
-    await eventually(reopened, "the consumer to consume again", within_s=20)
+    await eventually(again, "the consumer to consume again", within_s=20)
+
+
+async def no_longer_consuming(worker: Worker) -> None:
+    assert worker.consumer is not None
+    subscription = worker.consumer.subscription
+
+    async def lost() -> bool | None:
+        return True if not subscription.consuming else None
+
+    await eventually(lost, "the consumer to lose its channel", within_s=20)
 
 
 async def test_after_the_broker_closes_the_consumers_channel_it_consumes_again_and_loses_nothing(
@@ -130,10 +142,10 @@ async def test_after_the_broker_closes_the_consumers_channel_it_consumes_again_a
         await delivered(broker)
         # An ack of a tag the broker never sent is a channel error: the broker closes the
         # channel, and every message delivered on it and not yet acked goes back.
+        tag_before = worker.consumer.subscription.consumer_tag
         underlay = await worker.consumer.subscription.channel.get_underlay_channel()
         await underlay.basic_ack(10_000_000)
-        await asyncio.sleep(0.2)
-        await consuming_again(worker)
+        await consuming_again(worker, tag_before)
         assert await consumers_on(broker, COMMANDS_QUEUE) == 1
     await send_burst(publisher, inbox, "after")
     await answered_once_each(pool, inbox, ["before", "after"])
@@ -167,10 +179,12 @@ async def test_after_its_connection_is_cut_the_worker_reconnects_and_consumes_ag
         async with balance_locked(pool, "ST-A", "S1"):
             await send_burst(publisher, inbox, "before")
             await delivered(broker)
+            assert worker.consumer is not None
+            tag_before = worker.consumer.subscription.consumer_tag
             await proxy.down()
-            await asyncio.sleep(0.5)
+            await no_longer_consuming(worker)
             await proxy.up()
-            await consuming_again(worker)
+            await consuming_again(worker, tag_before)
         await send_burst(publisher, inbox, "after")
         await answered_once_each(pool, inbox, ["before", "after"])
     finally:
@@ -195,13 +209,7 @@ async def test_when_the_broker_cancels_the_consumer_it_consumes_again(
     await queue.delete(if_unused=False, if_empty=False)  # the broker cancels its consumers
     await channel.close()
 
-    async def consuming_with_a_new_tag() -> bool | None:
-        subscription = worker.consumer.subscription  # type: ignore[union-attr]
-        fresh = subscription.consuming and subscription.consumer_tag != tag_before
-        return True if fresh else None
-
-    await eventually(consuming_with_a_new_tag, "a new consumer on the queue", within_s=20)
-    await asyncio.sleep(1.5)  # past the retry's pause: it must not consume a second time
+    await consuming_again(worker, tag_before)  # and no retry left to consume a second time
     assert await consumers_on(broker, COMMANDS_QUEUE) == 1
     await send_burst(publisher, inbox, "after")  # the queue and its bindings are back
     await answered_once_each(pool, inbox, ["after"])
@@ -217,6 +225,15 @@ async def test_a_stop_while_the_channel_reopens_leaves_no_consumer(
     underlay = await subscription.channel.get_underlay_channel()
     await underlay.basic_ack(10_000_000)  # the broker closes the channel; it reopens
     await subscription.stop()
-    await asyncio.sleep(1.5)
+
+    async def reopened_and_settled() -> bool | None:
+        fresh = await subscription.channel.get_underlay_channel()
+        return (
+            True
+            if fresh is not underlay and not fresh.is_closed and not subscription.busy
+            else None
+        )
+
+    await eventually(reopened_and_settled, "the channel to reopen", within_s=20)
     assert not subscription.consuming
     assert await consumers_on(broker, COMMANDS_QUEUE) == 0

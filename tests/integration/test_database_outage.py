@@ -15,7 +15,7 @@ from service.runtime import Runtime
 from service.settings import Settings
 from service.storage.change_feed import BALANCES_CHANNEL, ChangeFeed
 from service.storage.database import Database
-from tests.reservation_helpers import Inbox, Publisher, create_message, given_stock
+from tests.reservation_helpers import Inbox, Publisher, create_message, eventually, given_stock
 from tests.tcp_proxy import TcpProxy
 
 
@@ -51,7 +51,13 @@ async def test_a_command_that_arrives_during_an_outage_is_applied_once_the_datab
     try:
         await proxy.down()
         await publisher.send(create_message("m-1", "r-1", "ST-A", ("S1", 2)), reply_to=replies.name)
-        await asyncio.sleep(4)
+        consumer = worker.consumer
+        assert consumer is not None
+
+        async def held_back() -> bool | None:  # taken, refused by the outage, waiting
+            return True if consumer.waits_for_database >= 2 else None
+
+        await eventually(held_back, "the command to wait for the database", within_s=30)
         assert replies.received == [], "nothing can be decided while the database is down"
         dead = await broker.channel()
         queue = await dead.get_queue("inventory.commands.dead-letter")
