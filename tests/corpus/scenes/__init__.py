@@ -1,0 +1,9 @@
+"""Every scene of the corpus, in the order they are played. Each scene starts on an
+empty database with the callers of ``KEYS`` and is recorded in its own file."""
+
+from tests.corpus.scenes import health
+from tests.corpus.steps import Step
+
+SCENES: dict[str, list[Step]] = {
+    "health": health.STEPS,
+}
