@@ -1,9 +1,11 @@
 """Every scene of the corpus, in the order they are played. Each scene starts on an
 empty database with the callers of ``KEYS`` and is recorded in its own file."""
 
-from tests.corpus.scenes import health
+from tests.corpus.scenes import availability, health, reservations
 from tests.corpus.steps import Step
 
 SCENES: dict[str, list[Step]] = {
     "health": health.STEPS,
+    "availability": availability.STEPS,
+    "reservations": reservations.STEPS,
 }
