@@ -13,6 +13,8 @@ values are kept. Content-Length stays as sent when the body is kept byte for byt
 when normalising changed the body, it is first checked against the body received
 and then written as ``{length of the body}``. The methods in ``Allow`` are sorted:
 Litestar lists them from a set, so their order changes with the process's hash seed.
+``ETag`` and ``Last-Modified`` of a static file come from its time on disk (when the
+virtualenv was installed): ``{file time}``.
 
 Replies, events and dead letters of one step come from separate transactions (the
 reply, the change's events, the availability events coalesced after it), so their
@@ -43,6 +45,7 @@ PROPERTIES = (
     "reply_to", "expiration", "message_id", "type", "user_id", "app_id",
 )  # fmt: skip
 LENGTH = "{length of the body}"
+FILE_TIME = "{file time}"
 
 
 class Writer:
@@ -56,7 +59,7 @@ class Writer:
         return {
             "step": step.name,
             "sent": _sent_http(step, request, text),
-            "answer": _answer(answer, text),
+            "answer": _answer(answer, text, _as_is if step.exact else text),
         }
 
     def publish(
@@ -114,8 +117,8 @@ def _sent_http(step: Http, request: asgi.Request, text: Text) -> Record:
     return sent
 
 
-def _answer(answer: asgi.Answer, text: Text) -> Record:
-    body = body_of(answer.body, text)
+def _answer(answer: asgi.Answer, text: Text, body_text: Text) -> Record:
+    body = body_of(answer.body, body_text)
     kept = _as_bytes(body) in (answer.body, None)
     headers = []
     for name, value in sorted(answer.headers, key=lambda h: h[0]):
@@ -126,6 +129,8 @@ def _answer(answer: asgi.Answer, text: Text) -> Record:
             value = LENGTH
         if name == "allow":
             value = ", ".join(sorted(value.split(", ")))
+        elif name in ("etag", "last-modified"):
+            value = FILE_TIME
         headers.append([name, text(value)])
     record: Record = {"status": answer.status, "headers": headers}
     if answer.body:
@@ -171,6 +176,10 @@ def _as_bytes(body: Record) -> bytes | None:
     if "base64" in body:
         return base64.b64decode(body["base64"])
     return None
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _decoded(raw: bytes) -> str:

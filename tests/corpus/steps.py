@@ -60,7 +60,9 @@ class Http:
     to what the body is. ``chunked`` sends the body in pieces without Content-Length;
     ``length`` declares a Content-Length other than the body's; ``disconnect`` goes
     away before the body is complete. ``save`` keeps answer fields for later steps:
-    {"code": "pickup_code"} (dotted paths into the JSON answer)."""
+    {"code": "pickup_code"} (dotted paths into the JSON answer). ``exact``: the answer
+    holds nothing that changes between runs (the OpenAPI document, whose examples hold
+    fixed dates) and is kept without normalising."""
 
     name: str
     method: str
@@ -75,6 +77,7 @@ class Http:
     length: int | None = None
     disconnect: bool = False
     save: Mapping[str, str] = field(default_factory=dict)
+    exact: bool = False
 
 
 @dataclass(frozen=True)
