@@ -1,11 +1,13 @@
 """Every scene of the corpus, in the order they are played. Each scene starts on an
 empty database with the callers of ``KEYS`` and is recorded in its own file."""
 
-from tests.corpus.scenes import availability, health, reservations
+from tests.corpus.scenes import availability, health, locations, reservations, stock
 from tests.corpus.steps import Step
 
 SCENES: dict[str, list[Step]] = {
     "health": health.STEPS,
+    "locations": locations.STEPS,
+    "stock": stock.STEPS,
     "availability": availability.STEPS,
     "reservations": reservations.STEPS,
 }
