@@ -6,13 +6,15 @@ Everything else is kept byte for byte. What is replaced, and why:
   dashed UUIDs): ``{id:N}``, numbered in order of first appearance in the scene, so
   that the same id seen twice (a stored reply sent again, an event id that is also
   the message id) still shows as the same placeholder;
-- pickup codes (random per booking): ``{code:N}``, numbered the same way;
+- pickup codes (random per booking): ``{code:N}``, numbered the same way (typed in
+  lower case or without the dash: ``{code:N lower}``, ``{code:N bare}``);
 - request ids the service generates (a per-process prefix and a counter):
   ``{request-id}``;
 - timestamps taken from the clock while the scene ran (up to the end of the step; a
   repeated request answers the first one's time): ``{now}``, or ``{now+15m}`` for
   the clock plus one of a few known durations (the default reservation TTL, the
-  pickup lockout); the same in seconds since the epoch (``x-inventory-failed-at``);
+  pickup lockout); the same in seconds since the epoch (``x-inventory-failed-at``)
+  and as a time of day (``try again after {now+15m as HH:MM} UTC``);
 - dates relative to the day the run started: ``{D+1}`` (a timestamp keeps its time
   of day and format: ``{D+1}T12:00:00Z``), so that the corpus does not depend on the
   day it is replayed;
@@ -40,6 +42,7 @@ _HEX_ID = re.compile(
     r"(?<![0-9a-f])(?:[0-9a-f]{32}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})(?![0-9a-f])"
 )
 _CODE = re.compile(r'"pickup_code":"([^"]+)"')
+_CLOCK = re.compile(r"(?<![\d:])(\d{2}:\d{2}) UTC")
 _REQUEST_ID = re.compile(re.escape(REQUEST_ID_PREFIX) + r"[0-9a-f]{8}")
 _TIMESTAMP = re.compile(
     r"(?<!\d)(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(Z|[+-]\d{2}:\d{2})?"
@@ -62,6 +65,16 @@ class Window:
                 return name
         return None
 
+    def clock_name(self, clock: str) -> str | None:
+        """The name of "now" (plus an offset) whose UTC time of day reads ``clock``."""
+        for name, offset in NOW_OFFSETS.items():
+            moment = (self.start - CLOCK_SLACK + offset).replace(second=0, microsecond=0)
+            while moment <= self.end + CLOCK_SLACK + offset:
+                if moment.strftime("%H:%M") == clock:
+                    return name
+                moment += timedelta(minutes=1)
+        return None
+
 
 @dataclass
 class Normaliser:
@@ -79,10 +92,11 @@ class Normaliser:
             self._number(code, "code")
         for code, placeholder in self._numbers.items():
             if placeholder.startswith("{code:"):
-                text = re.sub(rf"(?<![A-Z0-9]){re.escape(code)}(?![A-Z0-9])", placeholder, text)
+                text = _replace_code(text, code, placeholder)
         text = _HEX_ID.sub(lambda m: self._number(m[0], "id"), text)
         text = _REQUEST_ID.sub("{request-id}", text)
         text = _TIMESTAMP.sub(lambda m: self._timestamp(m, window), text)
+        text = _CLOCK.sub(lambda m: self._clock(m, window), text)
         return _DATE.sub(lambda m: self._date(m[1]), text)
 
     def epoch_seconds(self, seconds: int, window: Window) -> str | int:
@@ -109,6 +123,10 @@ class Normaliser:
             return f"{{{now}}}"
         return f"{self._date(day)}T{clock}{zone or ''}"
 
+    def _clock(self, match: re.Match[str], window: Window) -> str:
+        now = window.clock_name(match[1])
+        return match[0] if now is None else f"{{{now} as HH:MM}} UTC"
+
     def _date(self, text: str) -> str:
         try:
             days = (date.fromisoformat(text) - self.anchor).days
@@ -117,6 +135,16 @@ class Normaliser:
         if abs(days) > _PLAUSIBLE_DAYS:
             return text
         return f"{{D{days:+d}}}"
+
+
+def _replace_code(text: str, code: str, placeholder: str) -> str:
+    """Replace a code as shown, typed in lower case and typed without its dash."""
+    forms = {code: placeholder}
+    forms[code.lower()] = placeholder[:-1] + " lower}"
+    forms[code.replace("-", "")] = placeholder[:-1] + " bare}"
+    for form, name in forms.items():
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", name, text)
+    return text
 
 
 def blank(text: str) -> str:

@@ -7,7 +7,8 @@ bodies and forms may hold placeholders that the player fills in when it sends:
     {D+1}          the date one day after the day the run started (UTC)
     {D+1T12:00}    12:00 UTC on that day, as an RFC 3339 timestamp
     {key:webshop}  the API key of that caller (see KEYS)
-    {saved:NAME}   a value an earlier step of the scene saved (``save=``)
+    {saved:NAME}   a value an earlier step of the scene saved (``save=``);
+                   {saved:NAME|lower} in lower case, {saved:NAME|bare} without dashes
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ class Publish:
 
 Step = Http | Publish
 
-_PLACEHOLDER = re.compile(r"\{(?:D([+-]\d+)(?:T(\d\d:\d\d))?|key:([\w-]+)|saved:([\w.-]+))\}")
+_PLACEHOLDER = re.compile(
+    r"\{(?:D([+-]\d+)(?:T(\d\d:\d\d))?|key:([\w-]+)|saved:([\w.-]+)(?:\|(lower|bare))?)\}"
+)
 
 
 @dataclass
@@ -123,11 +126,12 @@ class Context:
         return value
 
     def _value(self, match: re.Match[str]) -> str:
-        days, clock, key, saved = match.groups()
+        days, clock, key, saved, form = match.groups()
         if key is not None:
             return KEYS[key].token(key)
         if saved is not None:
-            return str(self.saved[saved])
+            value = str(self.saved[saved])
+            return value.lower() if form == "lower" else value.replace("-", "") if form else value
         day = self.anchor + timedelta(days=int(days))
         if clock is None:
             return day.isoformat()

@@ -1,7 +1,7 @@
 """Every scene of the corpus, in the order they are played. Each scene starts on an
 empty database with the callers of ``KEYS`` and is recorded in its own file."""
 
-from tests.corpus.scenes import availability, health, locations, reservations, stock
+from tests.corpus.scenes import availability, health, locations, pickups, reservations, stock
 from tests.corpus.steps import Step
 
 SCENES: dict[str, list[Step]] = {
@@ -10,4 +10,5 @@ SCENES: dict[str, list[Step]] = {
     "stock": stock.STEPS,
     "availability": availability.STEPS,
     "reservations": reservations.STEPS,
+    "pickups": pickups.STEPS,
 }
