@@ -1,7 +1,16 @@
 """Every scene of the corpus, in the order they are played. Each scene starts on an
 empty database with the callers of ``KEYS`` and is recorded in its own file."""
 
-from tests.corpus.scenes import availability, health, locations, pickups, reservations, stock
+from tests.corpus.scenes import (
+    access,
+    availability,
+    health,
+    locations,
+    pickups,
+    reservations,
+    staff_page,
+    stock,
+)
 from tests.corpus.steps import Step
 
 SCENES: dict[str, list[Step]] = {
@@ -11,4 +20,6 @@ SCENES: dict[str, list[Step]] = {
     "availability": availability.STEPS,
     "reservations": reservations.STEPS,
     "pickups": pickups.STEPS,
+    "staff-page": staff_page.STEPS,
+    "access": access.STEPS,
 }

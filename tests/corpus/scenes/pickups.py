@@ -31,7 +31,7 @@ def booking(
     } | more
 
 
-def book(name: str, body: dict[str, Any], key: str = "webshop", **more: Any) -> Http:
+def book(name: str, body: dict[str, Any], key: str | None = "webshop", **more: Any) -> Http:
     return Http(name, "POST", P, key=key, json=body, **more)
 
 
@@ -191,7 +191,7 @@ STEPS = [
     Http("a booking that is not JSON", "POST", P, key="webshop", body=b"pickup=P-9"),
     book("a booking by a reader", booking("P-9"), key="reader"),
     book("a booking by staff", booking("P-9"), key="staff-a"),
-    book("a booking without a key", booking("P-9"), key=None),  # type: ignore[arg-type]
+    book("a booking without a key", booking("P-9"), key=None),
     # ---------------------------------------------------------------- read
     Http("P-1 as the webshop reads it", "GET", f"{P}/P-1", key="webshop"),
     Http("P-1 as another webshop reads it", "GET", f"{P}/P-1", key="webshop-2"),
