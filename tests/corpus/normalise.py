@@ -48,7 +48,10 @@ _TIMESTAMP = re.compile(
     r"(?<!\d)(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(Z|[+-]\d{2}:\d{2})?"
 )
 _DATE = re.compile(r"(?<![\d-])(\d{4}-\d{2}-\d{2})(?![\d])")
-_PLAUSIBLE_DAYS = 400  # dates further from the run's day are data, not the clock
+# Dates further from the run's day are data, not the clock, and are kept as they are.
+# The script writes every date it sends relative to the run's day ({D+2}) and never
+# one within this distance as a fixed date, or the corpus would change with the day.
+_PLAUSIBLE_DAYS = 120
 
 
 @dataclass

@@ -194,7 +194,7 @@ STEPS = [
         R1,
         length=len(compact(R1)) - 5,
     ),
-    create("a client that goes away before the end of the body", R1, disconnect=True),
+    create("a client that goes away before the end of the body (handler)", R1, disconnect=True),
     create("a body over 1 MiB (handler: the middleware leaves it to Litestar)", BIG),
     create("a body over 1 MiB with a charset (handler)", BIG, content_type=CHARSET),
     create("a body over 1 MiB chunked without a length (handler)", BIG, chunked=True),
@@ -233,7 +233,7 @@ STEPS = [
     ),
     Http("fulfilling cancelled r-2", "POST", f"{R}/r-2/fulfil", key="webshop"),
     Http(
-        "creating r-2 again after its cancel",
+        "creating r-2 again after its cancel (middleware)",
         "POST",
         R,
         key="webshop",

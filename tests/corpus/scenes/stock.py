@@ -200,7 +200,7 @@ STEPS = [
     post(
         "a movement time without a timezone",
         "k-38",
-        {"movements": [move("receipt", quantity=1, occurred_at="2026-01-01T08:00:00")]},
+        {"movements": [move("receipt", quantity=1, occurred_at="{D-1}T08:00:00")]},
     ),
     post(
         "an unknown field in a movement",
