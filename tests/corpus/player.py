@@ -110,7 +110,7 @@ class Player:
         body = step.body if isinstance(step.body, bytes) else compact(fields)
         message = aio_pika.Message(
             body,
-            content_type="application/json",
+            content_type=step.content_type,
             message_id=step.message_id or fields.get("message_id"),
             correlation_id=step.correlation_id,
             reply_to=self.broker.replies.name if step.reply else None,

@@ -96,6 +96,7 @@ class Publish:
     correlation_id: str | None = None
     reply: bool = True
     copies: int = 1
+    content_type: str = "application/json"
 
 
 Step = Http | Publish

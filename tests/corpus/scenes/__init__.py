@@ -6,6 +6,7 @@ from tests.corpus.scenes import (
     availability,
     health,
     locations,
+    messages,
     pickups,
     reservations,
     staff_page,
@@ -22,4 +23,8 @@ SCENES: dict[str, list[Step]] = {
     "pickups": pickups.STEPS,
     "staff-page": staff_page.STEPS,
     "access": access.STEPS,
+    "reservation-messages": messages.RESERVATIONS,
+    "stock-messages": messages.STOCK,
+    "pickup-messages": messages.PICKUPS,
+    "poison-messages": messages.POISON,
 }
