@@ -8,8 +8,9 @@ order; otherwise as text, or base64 when it is not UTF-8. Sent bodies larger tha
 length and SHA-256.
 
 Headers: an answer's headers are sorted by name (their order carries no meaning in
-HTTP, and the edge middleware and Litestar put ``x-request-id`` in different places);
-values are kept. Content-Length stays as sent when the body is kept byte for byte;
+HTTP, and one handler in place of the middleware and Litestar may well emit them in
+another order; today both give content-type, content-length, x-request-id); names
+and values are kept. Content-Length stays as sent when the body is kept byte for byte;
 when normalising changed the body, it is first checked against the body received
 and then written as ``{length of the body}``. The methods in ``Allow`` are sorted:
 Litestar lists them from a set, so their order changes with the process's hash seed.
