@@ -6,6 +6,7 @@ today; after the refactor one handler answers both, with the same bytes."""
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 from tests.corpus.scenes.world import location, stock
@@ -17,11 +18,11 @@ R1 = {"reservation_id": "r-1", "location_id": "ST-A", "lines": [{"sku": "S1", "q
 
 
 def create(
-    name: str, body: dict[str, Any] | bytes, key: str | None = "webshop", **more: Any
+    name: str, body: dict[str, Any] | bytes, key: str | None = "webshop", path: str = R, **more: Any
 ) -> Http:
     if isinstance(body, bytes):
-        return Http(name, "POST", R, key=key, body=body, **more)
-    return Http(name, "POST", R, key=key, json=body, **more)
+        return Http(name, "POST", path, key=key, body=body, **more)
+    return Http(name, "POST", path, key=key, json=body, **more)
 
 
 def with_line_note(note: bytes) -> bytes:
@@ -33,6 +34,7 @@ def with_line_note(note: bytes) -> bytes:
     )
 
 
+GZIPPED = gzip.compress(compact(R1), mtime=0)
 R9 = {"reservation_id": "r-9", "location_id": "ST-A", "lines": [{"sku": "S1", "quantity": 1}]}
 # Over the 1 MiB limit (INVENTORY_MAX_BODY_BYTES), built once.
 BIG = (
@@ -202,6 +204,21 @@ STEPS = [
         "a request id the client sent is echoed (middleware)",
         R1,
         headers=(("x-request-id", "client-req-1"),),
+    ),
+    create("r-1 again to /v1/reservations/ with a slash (middleware)", R1, path=f"{R}/"),
+    create(
+        "a body compressed with gzip (handler)", GZIPPED, headers=(("content-encoding", "gzip"),)
+    ),
+    create(
+        "two Content-Type headers, text/plain then JSON (middleware)",
+        R1,
+        content_type="text/plain",
+        headers=(("content-type", "application/json"),),
+    ),
+    create(
+        "two Content-Type headers, JSON then text/plain (handler)",
+        R1,
+        headers=(("content-type", "text/plain"),),
     ),
     # ---------------------------------------------------------------- who may reserve
     create("a reservation without a key", R9, key=None),
