@@ -35,6 +35,9 @@ CHUNKS = 3  # a chunked body arrives in this many http.request messages
 
 
 class Player:
+    """Plays the steps of one scene, in order; one player per scene (the placeholders'
+    numbering and the saved values start afresh)."""
+
     def __init__(self, app: Litestar, runtime: Runtime, feed: FeedWatch, worker: Worker) -> None:
         self.app = app
         self.broker = Broker(runtime, feed, worker)

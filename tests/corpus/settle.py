@@ -32,7 +32,8 @@ from service.usecases.expiry import announce_availability_changes
 Messages = list[AbstractIncomingMessage]
 WITHIN_S = 10.0
 MARKER = "corpus-marker-"
-LAST_OUTBOX_ID = "SELECT pg_sequence_last_value(pg_get_serial_sequence('outbox', 'event_id'))"
+OUTBOX_STATE = """SELECT NOT EXISTS (SELECT FROM outbox) AS empty,
+    pg_sequence_last_value(pg_get_serial_sequence('outbox', 'event_id')) AS last"""
 
 
 class FeedWatch:
@@ -123,8 +124,10 @@ class Broker:
     async def settle(self) -> Captured:
         self.markers += 1
         marker = f"{MARKER}{self.markers}"
-        await self._feed_settled(marker)
-        await announce_availability_changes(self.runtime.db, AVAILABILITY_CLAIM)
+        await asyncio.gather(
+            self._feed_settled(marker),
+            announce_availability_changes(self.runtime.db, AVAILABILITY_CLAIM),
+        )
         captured = Captured()
         last_outbox_id = await self._outbox_emptied()
         if last_outbox_id != self.last_outbox_id:
@@ -146,14 +149,16 @@ class Broker:
 
     async def _outbox_emptied(self) -> int | None:
         """The id of the last message ever put in the outbox, once it is empty."""
-        pool = self.runtime.pool
+        found: list[int | None] = []
 
         async def empty() -> bool:
-            return bool(await pool.fetchval("SELECT NOT EXISTS (SELECT FROM outbox)"))
+            row = await self.runtime.pool.fetchrow(OUTBOX_STATE)
+            assert row is not None
+            found[:] = [row["last"]]
+            return bool(row["empty"])
 
         await until_async(empty, "the relay to empty the outbox")
-        last: int | None = await pool.fetchval(LAST_OUTBOX_ID)
-        return last
+        return found[0]
 
     async def _markers_back(self, marker: str) -> tuple[Messages, Messages]:
         message = aio_pika.Message(b"", message_id=marker)

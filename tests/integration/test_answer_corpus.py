@@ -36,9 +36,10 @@ AN_HOUR_S = 3600.0
 @pytest.fixture(scope="module")
 async def corpus_runtime(messaging_settings: Settings) -> AsyncIterator[tuple[Runtime, FeedWatch]]:
     """A replica whose clock-driven work never fires during a run: the player calls the
-    availability announcer itself after each step (see tests/corpus/player.py), and no
+    availability announcer itself after each step (tests/corpus/settle.py), and no
     reservation or pickup of the script comes near its expiry. Its cache is not warmed,
-    so that which SKUs memory holds follows from the script alone."""
+    so that which SKUs memory holds follows from the script alone; the player watches
+    its change feed to know when a step's notifications have arrived."""
     settings = msgspec.structs.replace(
         messaging_settings,
         availability_event_window_s=AN_HOUR_S,
