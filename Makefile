@@ -44,6 +44,9 @@ browser: ## install Debian's chromium for the staff-page browser test (if missin
 test: lint typecheck browser ## lint, type-check and run the whole test suite (real PostgreSQL, RabbitMQ, chromium)
 	$(BIN)/pytest
 
+corpus: install ## record the answer corpus again from this tree (tests/corpus/answers/; review the diff)
+	ANSWER_CORPUS=record $(BIN)/pytest -q tests/integration/test_answer_corpus.py
+
 proto: install ## regenerate proto/ (JSON Schema, AsyncAPI, golden examples) from the message structs
 	$(BIN)/python -m service.messaging.proto_gen
 
@@ -53,4 +56,4 @@ bench: install ## run the benchmark suite (see bench/README.md; ARGS="--quick" f
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help install run worker lint format typecheck browser test proto bench clean
+.PHONY: help install run worker lint format typecheck browser test corpus proto bench clean
