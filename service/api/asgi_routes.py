@@ -90,8 +90,10 @@ async def json_body(scope: HTTPScope, receive: Receive, target: type[T], max_byt
     a ``data`` parameter (lax conversion, so ``"3"`` is a 3). Raises RequestEntityTooLarge,
     ClientException (not JSON: 400), ValidationException (not a ``target``: 422)."""
     body = await _read_body(scope, receive, max_bytes)
+    if not body:  # no ``data`` at all, as Litestar words it
+        raise _validation_failed(scope, [{"message": "'data'", "key": "data", "source": "body"}])
     try:
-        decoded = decode_json(body or b"null")
+        decoded = decode_json(body)
     except SerializationException as exc:
         raise ClientException(str(exc)) from exc
     try:

@@ -32,7 +32,6 @@ LOCATION_AVAILABILITY = AsgiOperation(
     method="GET",
     operation_id="V1AvailabilitySkuLocationsLocationIdLocationAvailability",
     summary="LocationAvailability",
-    description="One SKU at one location.",
     tags=("availability",),
     path_parameters={"sku": SKU, "location_id": LOCATION_ID},
     answers={200: ("Request fulfilled, document follows", LocationAvailability)},

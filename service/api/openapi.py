@@ -107,7 +107,6 @@ class AsgiOperation:
     method: str
     operation_id: str
     summary: str
-    description: str
     tags: tuple[str, ...]
     answers: Mapping[int, tuple[str, type]]  # status -> (description, body type)
     problems: tuple[int, ...]
@@ -153,7 +152,6 @@ def _operation(doc: AsgiOperation, schemas: dict[str, Any]) -> Operation:
     return Operation(
         tags=list(doc.tags),
         summary=doc.summary,
-        description=doc.description,
         operation_id=doc.operation_id,
         parameters=[_path_parameter(name, text) for name, text in doc.path_parameters.items()]
         or None,

@@ -29,10 +29,6 @@ CREATE = AsgiOperation(
     method="POST",
     operation_id="V1ReservationsCreate",
     summary="Create",
-    description=(
-        "Reserve every line at one location, or none: 201 created, 200 the same request\n"
-        "again, 409 ``insufficient_stock`` (with ``short_lines``) or ``reservation_conflict``."
-    ),
     tags=("reservations",),
     body=CreateReservation,
     body_example=RESERVATION,

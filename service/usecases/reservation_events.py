@@ -65,7 +65,8 @@ def announce(
     if outcome.kind is OutcomeKind.NOT_DUE:
         return None
     if not outcome.ok:
-        refusal = rejection(step, outcome, now, correlation_id)
+        named = step.request.location_id if isinstance(step, Create) else None
+        refusal = rejection(step, outcome, now, correlation_id, named)
         return Announcement(_tag(refusal), m.encoder.encode(refusal), refusal.event_id, True)
     state = outcome.reservation
     assert state is not None
@@ -80,16 +81,21 @@ def announce(
 
 
 def rejection(
-    step: Step, outcome: Outcome, now: datetime, correlation_id: str | None
+    step: Step,
+    outcome: Outcome,
+    now: datetime,
+    correlation_id: str | None,
+    named_location: str | None = None,
 ) -> m.ReservationRejected:
-    named = step.request.location_id if isinstance(step, Create) else None
+    """``reservation.rejected`` for a refused step; its location is the reservation's,
+    else the one the step named (a refused create), if any."""
     return m.ReservationRejected(
         event_id=new_id(),
         occurred_at=now,
         correlation_id=correlation_id,
         command=_COMMAND_NAMES[type(step)],
         reservation_id=step.reservation_id,
-        location_id=outcome.reservation.location_id if outcome.reservation else named,
+        location_id=outcome.reservation.location_id if outcome.reservation else named_location,
         reason=outcome.code,
         detail=outcome.detail,
         short_lines=short_lines(outcome.shortfalls),

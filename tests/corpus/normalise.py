@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from service.api.middleware import _PREFIX as REQUEST_ID_PREFIX
+from service.api.edge import _PREFIX as REQUEST_ID_PREFIX
 
 # Durations after "now" that the service computes and the script provokes.
 NOW_OFFSETS = {
