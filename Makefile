@@ -27,9 +27,10 @@ run: install ## migrate, load demo data when empty, and serve (API docs URL prin
 worker: install ## run the message consumer, outbox relay and expiry sweeper
 	$(BIN)/inventory worker
 
-lint: install ## ruff check and format check
+lint: install ## ruff check, format check, and the import layers (import-linter)
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
+	$(BIN)/lint-imports
 
 format: install ## ruff format and autofix
 	$(BIN)/ruff format service tests bench

@@ -138,7 +138,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     print(f"inventory: serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
     Granian(
-        target="service.api.app:app_from_env",
+        target="service.server:app_from_env",
         factory=True,
         address=host,
         port=port,

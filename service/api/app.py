@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
 
 from litestar import Litestar
@@ -21,14 +21,21 @@ from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
 from service.api.staff import StaffPageController
 from service.api.stock import StockController
-from service.logging import configure_logging
-from service.messaging.worker import Worker
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
 
+Beside = Callable[[Runtime], AbstractAsyncContextManager[None]]
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
-    """Build the app. With ``runtime`` given (tests), the caller owns its lifecycle."""
+
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    *,
+    beside: Beside | None = None,
+) -> Litestar:
+    """Build the app. With ``runtime`` given (tests), the caller owns its lifecycle;
+    else the app starts its own, and runs ``beside`` it (the worker, when the serve
+    process runs one: service/server.py) for as long as it serves."""
     settings = settings or (runtime.settings if runtime else load_settings())
 
     @asynccontextmanager
@@ -38,14 +45,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             yield
             return
         app.state.runtime = started = await Runtime.start(settings)
-        worker = Worker(started) if settings.run_workers_in_process else None
-        if worker is not None:
-            await worker.start()
         try:
-            yield
+            if beside is None:
+                yield
+            else:
+                async with beside(started):
+                    yield
         finally:
-            if worker is not None:
-                await worker.stop()
             await started.stop()
 
     app = Litestar(
@@ -75,10 +81,3 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     route_asgi_path_parameters(app)
     document_asgi_routes(app)
     return app
-
-
-def app_from_env() -> Litestar:
-    """Entry point for an ASGI server (``service.api.app:app_from_env``, factory)."""
-    settings = load_settings()
-    configure_logging(settings.log_level, json=settings.environment == "production")
-    return create_app(settings)

@@ -1,0 +1,33 @@
+"""The served application, composed: the HTTP app and, when the serve process runs
+one (``INVENTORY_RUN_WORKERS_IN_PROCESS``), the message worker beside it. The ASGI
+server's entry point (``service.server:app_from_env``, a factory)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+
+from service.api.app import create_app
+from service.logging import configure_logging
+from service.messaging.worker import Worker
+from service.runtime import Runtime
+from service.settings import load_settings
+
+
+def app_from_env() -> Litestar:
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.environment == "production")
+    return create_app(settings, beside=worker if settings.run_workers_in_process else None)
+
+
+@asynccontextmanager
+async def worker(runtime: Runtime) -> AsyncIterator[None]:
+    """The worker, for as long as the app serves (stopped gracefully before the runtime)."""
+    running = Worker(runtime)
+    await running.start()
+    try:
+        yield
+    finally:
+        await running.stop()

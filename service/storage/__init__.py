@@ -1,0 +1,1 @@
+"""PostgreSQL through asyncpg: pool, unit of work, named SQL, repositories, migrations."""
