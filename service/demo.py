@@ -75,17 +75,32 @@ def _hours(
 def demo_locations() -> list[tuple[str, LocationIn]]:
     located: list[tuple[str, LocationIn]] = []
     for code, name, address, lat, lon, tz in WAREHOUSES:
-        located.append((code, LocationIn(
-            kind="warehouse", name=name, address=address, latitude=lat, longitude=lon, timezone=tz,
-            opening_hours=_hours(("06:00", "22:00"), ("08:00", "16:00"), None),
-        )))  # fmt: skip
+        hours = _hours(("06:00", "22:00"), ("08:00", "16:00"), None)
+        warehouse = LocationIn(
+            kind="warehouse",
+            name=name,
+            address=address,
+            latitude=lat,
+            longitude=lon,
+            timezone=tz,
+            opening_hours=hours,
+        )
+        located.append((code, warehouse))
     for index, (code, name, address, lat, lon, tz) in enumerate(STORES):
         sunday = ("12:00", "18:00") if tz in ("Europe/Stockholm", "Europe/Helsinki") else None
-        located.append((code, LocationIn(
-            kind="store", name=name, address=address, latitude=lat, longitude=lon, timezone=tz,
+        store = LocationIn(
+            kind="store",
+            name=name,
+            address=address,
+            latitude=lat,
+            longitude=lon,
+            timezone=tz,
             opening_hours=_hours(("10:00", "20:00"), ("10:00", "18:00"), sunday),
-            pickup_offered=index % 5 != 4, low_stock_threshold=3, default_safety_stock=1,
-        )))  # fmt: skip
+            pickup_offered=index % 5 != 4,
+            low_stock_threshold=3,
+            default_safety_stock=1,
+        )
+        located.append((code, store))
     return located
 
 
@@ -98,10 +113,11 @@ def demo_movement_batches(seed: int = 7) -> list[list[Movement]]:
     rng = random.Random(seed)
     batches: list[list[Movement]] = []
     for code, *_ in WAREHOUSES:
-        batches.append([
+        delivered: list[Movement] = [
             Receipt(sku=sku, location_id=code, quantity=rng.randint(20, 400), reference="PO-DEMO")
             for sku in demo_skus()
-        ])  # fmt: skip
+        ]
+        batches.append(delivered)
     for code, *_ in STORES:
         carried = [sku for sku in demo_skus() if rng.random() < 0.45]
         batch: list[Movement] = [

@@ -43,7 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Background work: consumer, outbox relay and expiry sweeper.
     run_workers_in_process: bool = True
     # Unacked messages held at once: a deep window lets one flush take hundreds of
-    # reservation steps (hot drain, 3 rounds each: 6,500/s at 256, 7,000 at 1,024, 7,700 at 2,048).
+    # reservation steps (docs/performance.md, "Prefetch").
     consumer_prefetch: PositiveInt = 2048
     # Commands other than reservation steps (movements, pickups) handled at once.
     consumer_concurrency: PositiveInt = 256

@@ -37,7 +37,38 @@ def create_app(
     else the app starts its own, and runs ``beside`` it (the worker, when the serve
     process runs one: service/server.py) for as long as it serves."""
     settings = settings or (runtime.settings if runtime else load_settings())
+    app = Litestar(
+        route_handlers=[
+            LocationController,
+            StockController,
+            AvailabilityController,
+            ReservationController,
+            StorePickupController,
+            PickupController,
+            StaffPageController,
+            live,
+            ready,
+            docs_assets(),
+        ],
+        lifespan=[_lifespan(settings, runtime, beside)],
+        state=State({"runtime": runtime}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development")
+        ],
+        openapi_config=openapi_config(version("inventory-service")),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # logging is configured once, by service.logging
+        debug=False,
+    )
+    route_asgi_path_parameters(app)
+    document_asgi_routes(app)
+    return app
 
+
+def _lifespan(
+    settings: Settings, runtime: Runtime | None, beside: Beside | None
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if runtime is not None:
@@ -54,30 +85,4 @@ def create_app(
         finally:
             await started.stop()
 
-    app = Litestar(
-        route_handlers=[
-            LocationController,
-            StockController,
-            AvailabilityController,
-            ReservationController,
-            StorePickupController,
-            PickupController,
-            StaffPageController,
-            live,
-            ready,
-            docs_assets(),
-        ],
-        lifespan=[lifespan],
-        state=State({"runtime": runtime}),
-        exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[
-            DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development")
-        ],
-        openapi_config=openapi_config(version("inventory-service")),
-        request_max_body_size=settings.max_body_bytes,
-        logging_config=None,  # logging is configured once, by service.logging
-        debug=False,
-    )
-    route_asgi_path_parameters(app)
-    document_asgi_routes(app)
-    return app
+    return lifespan

@@ -82,9 +82,19 @@ class TransferReceipt(_Movement, tag="transfer_receipt"):
 
 Movement = Receipt | Sale | Return | WriteOff | Adjustment | StockCount | Transfer | TransferReceipt
 MovementKind = Literal[
-    "receipt", "sale", "return", "write_off", "adjustment", "count",
-    "transfer_out", "transfer_in", "transfer_receipt", "reserve", "release", "fulfil",
-]  # fmt: skip
+    "receipt",
+    "sale",
+    "return",
+    "write_off",
+    "adjustment",
+    "count",
+    "transfer_out",
+    "transfer_in",
+    "transfer_receipt",
+    "reserve",
+    "release",
+    "fulfil",
+]
 
 
 class PostMovements(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

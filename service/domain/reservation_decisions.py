@@ -15,7 +15,6 @@ from service.domain.errors import InvalidInput, Shortfall
 from service.domain.ledger import Balance, BalanceKey, Delta
 from service.domain.reservations import (
     Decision,
-    Line,
     NewReservation,
     Outcome,
     OutcomeKind,
@@ -98,11 +97,11 @@ def decide_cancel(
     existing: ReservationState | None, reservation_id: str, now: datetime, reason: str | None
 ) -> Decision:
     if existing is None:
-        return _not_found(reservation_id)
+        return not_found(reservation_id)
     if existing.status == "cancelled":
         return Decision(Outcome(OutcomeKind.DONE, reservation=existing))
     if existing.status != "active":
-        return _invalid_transition(existing, "cancel")
+        return invalid_transition(existing, "cancel")
     state = replace(existing, status="cancelled", updated_at=now)
     return Decision(
         Outcome(OutcomeKind.DONE, reservation=state),
@@ -132,11 +131,11 @@ def decide_fulfil(
     handed_over: Sequence[SkuQuantity] | None,
 ) -> Decision:
     if existing is None:
-        return _not_found(reservation_id)
+        return not_found(reservation_id)
     if existing.status == "fulfilled":
         return Decision(Outcome(OutcomeKind.DONE, reservation=existing))
     if existing.status != "active":
-        return _invalid_transition(existing, "fulfil")
+        return invalid_transition(existing, "fulfil")
     try:
         taken = _handed_over(existing, handed_over)
     except InvalidInput as exc:
@@ -194,69 +193,6 @@ def _fulfilment_deltas(existing: ReservationState, taken: dict[str, int]) -> lis
     return deltas
 
 
-def decide_transfer_in(
-    source: ReservationState | None, target_id: str, store_id: str, now: datetime
-) -> Decision:
-    """Goods reserved at a warehouse arrived at the store for a pickup: the warehouse
-    reservation is fulfilled as a transfer out, the goods are received at the store
-    and reserved there at once (a new reservation ``target_id`` with the same expiry),
-    so they never show as available at either end."""
-    if source is None:
-        return _not_found("?")
-    if source.status != "active":
-        return _invalid_transition(source, "be transferred")
-    done = replace(
-        source,
-        status="fulfilled",
-        updated_at=now,
-        lines=tuple(replace(x, fulfilled=x.quantity) for x in source.lines),
-    )
-    arrived = replace(
-        source,
-        reservation_id=target_id,
-        location_id=store_id,
-        fingerprint=TRANSFER_IN_FINGERPRINT,
-        created_at=now,
-        updated_at=now,
-        lines=tuple(Line(x.sku, x.quantity) for x in source.lines),
-    )
-    return Decision(
-        Outcome(OutcomeKind.CREATED, reservation=arrived),
-        _transfer_in_deltas(source, target_id, store_id),
-        created=arrived,
-        updated=done,
-        event="reservation.confirmed",
-    )
-
-
-TRANSFER_IN_FINGERPRINT = "transfer-in"
-
-
-def _transfer_in_deltas(source: ReservationState, target_id: str, store_id: str) -> list[Delta]:
-    deltas: list[Delta] = []
-    for x in source.lines:
-        deltas += [
-            Delta(
-                source.location_id,
-                x.sku,
-                "transfer_out",
-                on_hand=-x.quantity,
-                reserved=-x.quantity,
-                reference=target_id,
-            ),
-            Delta(
-                store_id,
-                x.sku,
-                "transfer_receipt",
-                on_hand=x.quantity,
-                incoming=-x.quantity,
-                reference=source.reservation_id,
-            ),
-            Delta(store_id, x.sku, "reserve", reserved=x.quantity, reference=target_id),
-        ]
-    return deltas
-
-
 def _handed_over(existing: ReservationState, lines: Sequence[SkuQuantity] | None) -> dict[str, int]:
     reserved = {x.sku: x.quantity for x in existing.lines}
     if lines is None:
@@ -289,14 +225,14 @@ def _release(existing: ReservationState, kind: str, reason: str | None) -> list[
     ]
 
 
-def _not_found(reservation_id: str) -> Decision:
+def not_found(reservation_id: str) -> Decision:
     detail = f"reservation {reservation_id!r} does not exist"
     return Decision(
         Outcome(OutcomeKind.NOT_FOUND, "reservation_not_found", detail, field="reservation_id")
     )
 
 
-def _invalid_transition(existing: ReservationState, step: str) -> Decision:
+def invalid_transition(existing: ReservationState, step: str) -> Decision:
     detail = f"reservation {existing.reservation_id!r} is {existing.status}; it cannot {step}"
     return Decision(
         Outcome(OutcomeKind.CONFLICT, "invalid_transition", detail, reservation=existing)

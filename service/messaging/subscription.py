@@ -1,9 +1,9 @@
 """Consuming a queue with aiormq's deliveries, on an aio-pika robust channel.
 
 Why not ``queue.consume``: aio-pika wraps every delivery in an ``IncomingMessage``
-and runs the callback in a second task of its own. On the hot message drain that
-was 12 % of the worker's CPU, for nothing the consumer needs. Here the callback
-gets aiormq's ``DeliveredMessage`` in the one task aiormq starts per delivery.
+and runs the callback in a second task of its own, a cost on every message for
+nothing the consumer needs (docs/performance.md). Here the callback gets aiormq's
+``DeliveredMessage`` in the one task aiormq starts per delivery.
 
 What aio-pika did for us and this class does instead: consume again when the
 robust channel comes back (after a channel error or a lost connection; the channel

@@ -49,19 +49,32 @@ class Worker:
         self._tasks = [
             asyncio.create_task(self.relay.run_forever(), name="outbox-relay"),
             asyncio.create_task(
-                every(settings.sweep_interval_s, lambda: expire_due(rt.db, rt.engine, settings.sweep_batch), "expiry_sweep", settings.sweep_batch),
+                every(
+                    settings.sweep_interval_s,
+                    lambda: expire_due(rt.db, rt.engine, settings.sweep_batch),
+                    "expiry_sweep",
+                    settings.sweep_batch,
+                ),
                 name="expiry-sweeper",
             ),
             asyncio.create_task(
-                every(settings.sweep_interval_s, lambda: mark_no_shows(rt.db, settings.pickup_sweep_batch), "pickup_no_shows", settings.pickup_sweep_batch),
+                every(
+                    settings.sweep_interval_s,
+                    lambda: mark_no_shows(rt.db, settings.pickup_sweep_batch),
+                    "pickup_no_shows",
+                    settings.pickup_sweep_batch,
+                ),
                 name="no-show-sweeper",
             ),
             asyncio.create_task(
-                every(settings.availability_event_window_s,
-                      lambda: announce_availability_changes(rt.db, AVAILABILITY_CLAIM), "availability_events"),
+                every(
+                    settings.availability_event_window_s,
+                    lambda: announce_availability_changes(rt.db, AVAILABILITY_CLAIM),
+                    "availability_events",
+                ),
                 name="availability-events",
             ),
-        ]  # fmt: skip
+        ]
         await self.consumer.start()
         log.info("worker_started")
 

@@ -13,17 +13,11 @@ Pool = asyncpg.Pool
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
-# Query plans. asyncpg prepares each statement once per connection and reuses it.
-# - Plans are made once per prepared statement (force_generic_plan): left to choose,
-#   PostgreSQL kept re-planning the flush's big write on every run (0.5 ms of the
-#   1.9 ms it spends on that statement, while the hot balance is locked).
-# - Statements are prepared afresh every few seconds, so a plan always fits the tables
-#   as they are now. A plan made while `reservations` was nearly empty (a fresh
-#   database) looked rows up by id with a sequential scan and kept doing so as the
-#   table grew, until the next ANALYZE (never, where autovacuum is off): the bench's
-#   hot HTTP reservations fell from 2,500 to 1,100/s over a few runs. The price: every
-#   5 s each connection prepares its statements again (and closes the old ones), a few
-#   round trips once, inside whatever transaction it runs then.
+# Query plans (docs/performance.md, "Query plans"):
+# - one generic plan per prepared statement, so the flush's big write is not planned
+#   again on every run while it holds a hot balance's lock;
+# - statements prepared afresh every few seconds, so no plan outlives the table sizes
+#   it was made for (a plan made on an empty table would otherwise scan it forever).
 STATEMENT_LIFETIME_S = 5
 SERVER_SETTINGS = {"application_name": "inventory", "plan_cache_mode": "force_generic_plan"}
 

@@ -2,7 +2,7 @@
 --
 -- Why one statement: a flush holds its balances' row locks until it commits, and
 -- under load every round trip to the database also waits for a turn of the busy
--- event loop; eleven separate writes made a hot balance's lock last ~25 ms.
+-- event loop: each separate write would lengthen the hot balance's lock.
 -- Data-modifying CTEs all run, each on its own rows (created and updated
 -- reservations never overlap); foreign keys are checked at the end of the statement,
 -- so lines may name reservations inserted beside them.

@@ -46,11 +46,15 @@ async def announce_availability_changes(db: Database, limit: int) -> int:
         messages = []
         for balance, threshold in marks:
             payload = AvailabilityChanged(
-                event_id=new_id(), occurred_at=now, sku=balance.sku,
-                location_id=balance.location_id, on_hand=balance.on_hand,
-                reserved=balance.reserved, available=balance.available,
+                event_id=new_id(),
+                occurred_at=now,
+                sku=balance.sku,
+                location_id=balance.location_id,
+                on_hand=balance.on_hand,
+                reserved=balance.reserved,
+                available=balance.available,
                 status=status(balance.available, threshold),
-            )  # fmt: skip
+            )
             messages.append(
                 event("availability.changed", encoder.encode(payload), payload.event_id)
             )

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 from service.contracts.messages import encoder
 from service.domain.ledger import Balance, BalanceKey, Delta
+from service.domain.pickup_transfers import decide_transfer_in
 from service.domain.reservation_decisions import (
     decide_cancel,
     decide_create,
     decide_expire,
     decide_fulfil,
-    decide_transfer_in,
 )
 from service.domain.reservations import Decision, Outcome, OutcomeKind, ReservationState
 from service.storage.idempotency import StoredAnswer

@@ -67,7 +67,7 @@ async def test_a_refused_create_is_a_problem_and_writes_nothing(
     ("raw", "status", "code", "field"),
     [
         (b"{not json", 400, "malformed_json", None),
-        (b"", 422, "invalid_body", None),
+        (b"", 400, "malformed_json", None),
         (b'{"reservation_id": "r-1"}', 422, "invalid_body", "location_id"),
         (
             b'{"reservation_id": "r-1", "location_id": "ST-A", "x": 1}',
