@@ -70,8 +70,8 @@ async def drain_scenario(ctx: Context, kind: str, round_no: int = 0) -> Row:
     published = await messages.publish(ctx.amqp_url, batch)
     waiting = (await messages.queue_depths(ctx.amqp_url, [COMMANDS_QUEUE]))[COMMANDS_QUEUE]
     drain = await messages.drain_with_worker(
-        ctx.procs, ctx.env(workers_in_process=False), ctx.dsn, ctx.amqp_url, prefix, count,
-        profile=ctx.options.profile,
+        ctx.procs, ctx.tree, ctx.env(workers_in_process=False), ctx.dsn, ctx.amqp_url, prefix,
+        count, profile=ctx.options.profile,
     )  # fmt: skip
     print(f"    drain: {drain.rate:,.1f}/s", flush=True)
     if drain.stacks is not None:
@@ -97,6 +97,7 @@ async def drain_scenario(ctx: Context, kind: str, round_no: int = 0) -> Row:
     result = await exactness.check(
         ctx.dsn,
         ctx.procs,
+        ctx.tree,
         ctx.env(),
         rows_sql="SELECT count(*) FROM reservations WHERE reservation_id LIKE $1",
         rows_args=(f"{prefix}-%",),

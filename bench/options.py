@@ -49,6 +49,7 @@ class Options:
     only: frozenset[str]
     keep: bool
     profile: bool = False  # py-spy records the worker during each message drain
+    service_tree: str | None = None  # run the service from this checkout's .venv
 
     @property
     def growth_scales(self) -> list[int]:
@@ -104,6 +105,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="record the worker with py-spy during each message drain (bench/results/)",
     )
+    p.add_argument(
+        "--service-tree",
+        metavar="DIR",
+        default=None,
+        help="run the service under test (migrate, serve, worker, verify-ledger) from the "
+        "checkout DIR with DIR/.venv; the harness stays this checkout's",
+    )
     return p
 
 
@@ -126,4 +134,5 @@ def options_from(argv: list[str] | None = None) -> Options:
         only=frozenset(args.only),
         keep=bool(args.keep),
         profile=bool(args.profile),
+        service_tree=args.service_tree,
     )

@@ -3,14 +3,16 @@ on the terminal and the same figures as JSON under bench/results/."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
-import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.procs import REPO
+from bench.service_tree import git_state
 from bench.wrk_runner import Load
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -145,18 +147,12 @@ def table(
 
 
 def machine() -> dict[str, Any]:
+    """The machine, and the harness's checkout (``commit``: the harness, not the service)."""
     info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
-    try:
+    with contextlib.suppress(OSError):
         info["cpus"] = len(Path("/proc/cpuinfo").read_text().split("processor")) - 1
-        info["commit"] = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=RESULTS.parent.parent,
-        ).stdout.strip()
-    except OSError:
-        pass
+    harness = git_state(REPO)
+    info["commit"], info["harness_dirty"] = harness["commit"], harness["dirty"]
     return info
 
 

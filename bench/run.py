@@ -30,17 +30,19 @@ from bench.growth import growth
 from bench.message_scenarios import message_scenarios
 from bench.options import Options, options_from
 from bench.procs import Processes
+from bench.service_tree import ServiceTree, service_tree
 from bench.setup import prepare_data, prepare_vhost, remove_all
 from bench.wrk_runner import wrk_available
 
 
-async def run(options: Options) -> int:
+async def run(options: Options, tree: ServiceTree) -> int:
     started = datetime.now(UTC)
     work_dir = Path(tempfile.mkdtemp(prefix="inventory-bench-"))
     procs = Processes(work_dir)
     atexit.register(procs.kill_all_now)
-    ctx = Context(options, procs, work_dir, run_id=started.strftime("%H%M%S"))
+    ctx = Context(options, procs, work_dir, run_id=started.strftime("%H%M%S"), tree=tree)
     print(f"inventory bench: logs and load data in {work_dir}", flush=True)
+    print(f"- service under test: {tree.root} ({tree.python})", flush=True)
     clock = time.monotonic()
     if options.profile:
         profiles.ensure_py_spy()
@@ -52,7 +54,7 @@ async def run(options: Options) -> int:
             await guarded(ctx, "messages", message_scenarios(ctx))
         # Before the pgbench ceilings: they reserve units without reservation rows,
         # which verify-ledger (reserved == active reservations) would rightly report.
-        ledger_ok, line = await exactness.verify_ledger(procs, ctx.env())
+        ledger_ok, line = await exactness.verify_ledger(procs, tree, ctx.env())
         ctx.extra["final_ledger"] = {"verified": ledger_ok, "message": line}
         print(f"- final ledger check: {line}", flush=True)
         if options.wants("ceilings"):
@@ -109,6 +111,7 @@ def finish(ctx: Context, started: datetime) -> int:
     options["only"] = sorted(ctx.options.only)
     ctx.extra["work_dir"] = str(ctx.work_dir)
     ctx.extra["failures"] = ctx.failures
+    ctx.extra["service"] = ctx.tree.describe()
     path = report.write_json(report.payload(options, ctx.rows, ratios, ctx.extra, started), started)
     print(
         f"\nfigures written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
@@ -154,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     if not wrk_available():
         print("bench: wrk is missing (bash bench/run.sh installs it)", file=sys.stderr)
         return 2
+    tree = service_tree(options.service_tree)
     loop = asyncio.new_event_loop()
-    task = loop.create_task(run(options))
+    task = loop.create_task(run(options, tree))
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
     try:

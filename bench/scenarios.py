@@ -115,6 +115,7 @@ async def checked(
     result = await exactness.check(
         ctx.dsn,
         ctx.procs,
+        ctx.tree,
         ctx.env(),
         rows_sql=sql or reservation_rows_sql(),
         rows_args=(f"{prefix}-%",),

@@ -17,7 +17,7 @@ async def prepare_data(ctx: Context, balances: int) -> None:
         flush=True,
     )
     await seed.recreate_database(POSTGRES_BASE, DATABASE)
-    await seed.migrate(ctx.procs, ctx.env())
+    await seed.migrate(ctx.procs, ctx.tree, ctx.env())
     figures = await seed.seed(ctx.dsn, nskus)
     ctx.nskus = nskus
     ctx.extra.setdefault("seeds", []).append(figures)
