@@ -28,6 +28,7 @@ class Context:
     rows: list[Row] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    freshness_lags: list[float] = field(default_factory=list)  # ms, every hot HTTP round
     service: asyncio.subprocess.Process | None = None
     worker: asyncio.subprocess.Process | None = None
     service_url: str = ""
@@ -61,7 +62,12 @@ class Context:
         return {"token": token(key_id), "skus": self.nskus, **cat.lua_args(), **extra}
 
     def add(self, row: Row) -> Row:
+        """A row of the table (with rounds: the median round, bench/rounds.py)."""
         self.rows.append(row)
+        return self.measured(row)
+
+    def measured(self, row: Row) -> Row:
+        """Print a measurement as it is taken."""
         latency = f" p50 {row.p50_ms} ms p99 {row.p99_ms} ms" if row.p50_ms is not None else ""
         note = f"  {row.note}" if row.note else ""
         print(

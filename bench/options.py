@@ -6,6 +6,7 @@ import argparse
 from dataclasses import dataclass
 
 DATABASE = "inventory_bench"
+CEILING_DATABASE = "inventory_bench_ceiling"  # the copy the reserving pgbench scripts use
 VHOST = "inventory-bench"
 POSTGRES_BASE = "postgresql://postgres@127.0.0.1:5432"
 AMQP_BASE = "amqp://guest:guest@127.0.0.1:5672"
@@ -43,7 +44,7 @@ class Options:
     warmup_s: int
     duration_s: int
     messages: int
-    rounds: int  # message drains and the broker ceiling, each run this many times
+    rounds: int  # every scenario and ceiling is measured this many times, alternating
     pgbench_s: int
     pickup_stores: int
     only: frozenset[str]
@@ -87,8 +88,8 @@ def parser() -> argparse.ArgumentParser:
         "--rounds",
         type=int,
         default=None,
-        help="rounds of the message drains and the broker ceiling, alternating; the table "
-        "shows each one's median (default 3; 1 with --quick)",
+        help="rounds of every scenario and ceiling, alternating within each group; the table "
+        "shows each row's median round (default 3; 1 with --quick)",
     )
     p.add_argument(
         "--only",

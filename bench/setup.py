@@ -6,7 +6,7 @@ from __future__ import annotations
 from bench import catalogue as cat
 from bench import seed
 from bench.context import Context
-from bench.options import DATABASE, POSTGRES_BASE, VHOST
+from bench.options import CEILING_DATABASE, DATABASE, POSTGRES_BASE, VHOST
 
 
 async def prepare_data(ctx: Context, balances: int) -> None:
@@ -34,4 +34,5 @@ async def prepare_vhost(ctx: Context) -> None:
 
 async def remove_all(ctx: Context) -> None:
     await seed.drop_database(POSTGRES_BASE, DATABASE)
+    await seed.drop_database(POSTGRES_BASE, CEILING_DATABASE)
     await seed.delete_vhost(ctx.procs, VHOST)
