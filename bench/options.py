@@ -51,6 +51,9 @@ class Options:
     keep: bool
     profile: bool = False  # py-spy records the worker during each message drain
     service_tree: str | None = None  # run the service from this checkout's .venv
+    compare: tuple[str, ...] = ()  # result files to compare this run with
+    out: str | None = None  # where the JSON goes (default bench/results/<stamp>-<tag>.json)
+    tag: str | None = None  # the tag in the default file name (default: the service's commit)
 
     @property
     def growth_scales(self) -> list[int]:
@@ -113,6 +116,22 @@ def parser() -> argparse.ArgumentParser:
         help="run the service under test (migrate, serve, worker, verify-ledger) from the "
         "checkout DIR with DIR/.venv; the harness stays this checkout's",
     )
+    p.add_argument(
+        "--compare",
+        metavar="OLD.json",
+        action="append",
+        default=[],
+        help="after the run, compare it with these result files (repeatable: their rounds "
+        "are pooled); see python -m bench.compare",
+    )
+    p.add_argument(
+        "--out", metavar="FILE", default=None, help="write the JSON here instead of bench/results/"
+    )
+    p.add_argument(
+        "--tag",
+        default=None,
+        help="name tag of the JSON file in bench/results/ (default: the service's commit)",
+    )
     return p
 
 
@@ -136,4 +155,7 @@ def options_from(argv: list[str] | None = None) -> Options:
         keep=bool(args.keep),
         profile=bool(args.profile),
         service_tree=args.service_tree,
+        compare=tuple(args.compare),
+        out=args.out,
+        tag=args.tag,
     )

@@ -6,15 +6,19 @@ from __future__ import annotations
 import contextlib
 import json
 import platform
+import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.procs import REPO
 from bench.service_tree import git_state
 from bench.wrk_runner import Load
+
+if TYPE_CHECKING:
+    from bench.options import Options
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -199,11 +203,21 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def write_json(payload: dict[str, Any], started: datetime) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+def result_path(options: Options, started: datetime, service: dict[str, Any]) -> Path:
+    """``--out``, or bench/results/<UTC start>-<tag>.json; the tag defaults to the service's
+    commit (with ``-dirty`` when its checkout has uncommitted changes)."""
+    if options.out:
+        return Path(options.out).expanduser().resolve()
+    tag = options.tag
+    if tag is None and service.get("commit"):
+        tag = service["commit"] + ("-dirty" if service.get("dirty") else "")
+    suffix = f"-{re.sub(r'[^A-Za-z0-9._-]+', '_', tag)}" if tag else ""
+    return RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}{suffix}.json"
+
+
+def write_json(payload: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    return path
 
 
 def payload(

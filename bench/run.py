@@ -7,7 +7,8 @@ Order of a run (bench/README.md explains each figure):
    rounds, then the write rounds (HTTP reservations, pickups), each scenario
    alternating with its ceilings; the sell-out once;
 3. service stopped; the message rounds: drains (spread, hot) and the broker ceiling;
-4. the final ledger check, optional cost growth, the table and the JSON file.
+4. the final ledger check, optional cost growth, the table and the JSON file;
+5. with ``--compare``, the before/after table against the older result files.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ceilings, exactness, profiles, report
+from bench import ceilings, compare, exactness, profiles, report
 from bench.context import Context
 from bench.growth import growth
 from bench.http_rounds import read_rounds, write_rounds
@@ -106,8 +107,9 @@ async def guarded(ctx: Context, name: str, work: Coroutine[Any, Any, None]) -> N
 
 
 def finish(ctx: Context, started: datetime) -> int:
-    """Print the table and write the JSON; the exit status is 1 when a check or a
-    scenario failed, otherwise 0."""
+    """Print the table, write the JSON, compare (``--compare``); the exit status:
+    1 when a check or a scenario failed, 3 when only the comparison found a
+    regression, otherwise 0."""
     rows = {r.key: r for r in ctx.rows}
     ratios = {ratio.key: ratio.value(rows) for ratio in report.RATIOS}
     ratio_rounds = {ratio.key: ratio.per_round(rows) for ratio in report.RATIOS}
@@ -121,11 +123,16 @@ def finish(ctx: Context, started: datetime) -> int:
         work_dir=str(ctx.work_dir), failures=ctx.failures, service=service,
         ratio_rounds=ratio_rounds,
     )  # fmt: skip
-    path = report.write_json(report.payload(options, ctx.rows, ratios, ctx.extra, started), started)
+    path = report.result_path(ctx.options, started, service)
+    report.write_json(report.payload(options, ctx.rows, ratios, ctx.extra, started), path)
     print(f"\nfigures written to {_shown(path)}")
     exact = all(r.exact is not False for r in ctx.rows)
     ledger = ctx.extra.get("final_ledger", {}).get("verified", False)
     errors = sum(r.errors for r in ctx.rows)
+    regressions = 0
+    if ctx.options.compare:
+        print()
+        regressions = compare.print_comparison([Path(p) for p in ctx.options.compare], [path])
     if ctx.failures:
         print("FAILED scenarios:\n  " + "\n  ".join(ctx.failures), file=sys.stderr)
     if not exact or not ledger:
@@ -133,7 +140,9 @@ def finish(ctx: Context, started: datetime) -> int:
         return 1
     if errors:
         print(f"note: {errors} request(s) failed; see the notes above", file=sys.stderr)
-    return 1 if ctx.failures else 0
+    if ctx.failures:
+        return 1
+    return 3 if regressions else 0
 
 
 def _shown(path: Path) -> Path:
@@ -168,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     if not wrk_available():
         print("bench: wrk is missing (bash bench/run.sh installs it)", file=sys.stderr)
         return 2
+    for old in options.compare:
+        if not Path(old).is_file():
+            print(f"bench: --compare {old}: no such file", file=sys.stderr)
+            return 2
     tree = service_tree(options.service_tree)
     loop = asyncio.new_event_loop()
     task = loop.create_task(run(options, tree))
