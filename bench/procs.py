@@ -55,8 +55,11 @@ class Processes:
         env: Mapping[str, str] | None = None,
         cwd: Path = REPO,
     ) -> asyncio.subprocess.Process:
-        """Start a long-running process; its output goes to ``<log_dir>/<name>.log``."""
+        """Start a long-running process; its output goes to ``<log_dir>/<name>.log``, after
+        a first line saying what ran where."""
         log = (self.log_dir / f"{name}.log").open("ab")
+        log.write(f"$ cd {cwd} && {' '.join(argv)}\n".encode())
+        log.flush()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
