@@ -9,9 +9,10 @@ from typing import Any
 
 from bench import catalogue as cat
 from bench.options import AMQP_BASE, DATABASE, HOST, POSTGRES_BASE, VHOST, Options
-from bench.procs import Processes, clean_env, free_port, python, wait_http_ok
+from bench.procs import Processes, clean_env, free_port, wait_http_ok
 from bench.report import Row
 from bench.seed import token
+from bench.service_tree import ServiceTree
 
 PICKUP_CODE_SECRET = "bench-pickup-code-secret-not-for-production"
 
@@ -22,10 +23,12 @@ class Context:
     procs: Processes
     work_dir: Path
     run_id: str
+    tree: ServiceTree  # the service under test: this checkout or --service-tree
     nskus: int = 0
     rows: list[Row] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    freshness_lags: list[float] = field(default_factory=list)  # ms, every hot HTTP round
     service: asyncio.subprocess.Process | None = None
     worker: asyncio.subprocess.Process | None = None
     service_url: str = ""
@@ -59,7 +62,12 @@ class Context:
         return {"token": token(key_id), "skus": self.nskus, **cat.lua_args(), **extra}
 
     def add(self, row: Row) -> Row:
+        """A row of the table (with rounds: the median round, bench/rounds.py)."""
         self.rows.append(row)
+        return self.measured(row)
+
+    def measured(self, row: Row) -> Row:
+        """Print a measurement as it is taken."""
         latency = f" p50 {row.p50_ms} ms p99 {row.p99_ms} ms" if row.p50_ms is not None else ""
         note = f"  {row.note}" if row.note else ""
         print(
@@ -75,14 +83,10 @@ class Context:
         Returns the base URL once ready."""
         await self.stop_service()
         port = free_port()
-        self.service = await self.procs.start(
-            "service",
-            [python(), "-m", "service", "serve", "--host", HOST, "--port", str(port)],
-            self.env(workers_in_process=False),
-        )
-        self.worker = await self.procs.start(
-            "worker", [python(), "-m", "service", "worker"], self.env(workers_in_process=False)
-        )
+        env, cwd = self.env(workers_in_process=False), self.tree.root
+        serve = self.tree.argv("serve", "--host", HOST, "--port", str(port))
+        self.service = await self.procs.start("service", serve, env, cwd=cwd)
+        self.worker = await self.procs.start("worker", self.tree.argv("worker"), env, cwd=cwd)
         self.service_url = f"http://{HOST}:{port}"
         await wait_http_ok(f"{self.service_url}/health/ready", self.service)
         return self.service_url

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from bench.procs import Processes, python
+from bench.procs import Processes
+from bench.service_tree import ServiceTree
 
 HELD_VS_RESERVED = """
 WITH held AS (
@@ -79,8 +80,11 @@ async def settled_count(conn: asyncpg.Connection, sql: str, *args: object) -> in
     return last
 
 
-async def verify_ledger(procs: Processes, env: dict[str, str]) -> tuple[bool, str]:
-    done = await procs.run([python(), "-m", "service", "verify-ledger"], timeout_s=600, env=env)
+async def verify_ledger(
+    procs: Processes, tree: ServiceTree, env: dict[str, str]
+) -> tuple[bool, str]:
+    """``inventory verify-ledger`` of the service under test: (passed, its last line)."""
+    done = await procs.run(tree.argv("verify-ledger"), timeout_s=600, env=env, cwd=tree.root)
     text = (done.stdout + done.stderr).strip().splitlines()
     return done.returncode == 0, (text[-1] if text else "")
 
@@ -88,6 +92,7 @@ async def verify_ledger(procs: Processes, env: dict[str, str]) -> tuple[bool, st
 async def check(
     dsn: str,
     procs: Processes,
+    tree: ServiceTree,
     env: dict[str, str],
     *,
     rows_sql: str,
@@ -104,7 +109,7 @@ async def check(
         slots_wrong = int(await conn.fetchval(SLOT_USAGE))
     finally:
         await conn.close()
-    ledger_ok, ledger_line = await verify_ledger(procs, env)
+    ledger_ok, ledger_line = await verify_ledger(procs, tree, env)
     result = Exactness(
         rows=rows,
         answered=answered,

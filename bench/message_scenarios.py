@@ -2,21 +2,19 @@
 of pre-published messages. The HTTP service is stopped first: nothing may consume
 while the messages are published.
 
-A drain of 20,000 messages lasts two to four seconds, and single drains on this
-machine moved by ±15 % from run to run (the ceiling from 8,800 to 11,800 msg/s). So
-the three are run in rounds (``--rounds``, default 3), alternating spread, hot and
-ceiling, and each row shows the median round; every round's figure is in the JSON.
+A drain of 20,000 messages lasts two to four seconds and single drains move by
+±15 % from run to run, so the three run in rounds (bench/rounds.py), alternating
+spread, hot and ceiling; each row shows the median round.
 """
 
 from __future__ import annotations
-
-import statistics
 
 import msgspec
 
 from bench import exactness, messages, profiles
 from bench.context import Context
 from bench.report import Row
+from bench.rounds import Rounds
 from bench.seed import hot_balance
 from service.messaging.topology import COMMANDS_QUEUE
 from service.settings import Settings
@@ -27,37 +25,22 @@ PREFETCH: int = next(
 )
 
 
-async def message_scenarios(ctx: Context) -> None:
+async def message_scenarios(ctx: Context, *, drains: bool, ceiling: bool) -> None:
+    """``drains``: the spread and hot drains; ``ceiling``: the broker ceiling."""
     await ctx.stop_service()
-    rounds: dict[str, list[Row]] = {"spread": [], "hot": [], "broker": []}
-    for n in range(ctx.options.rounds):
-        if ctx.options.rounds > 1:
-            print(f"- message round {n + 1} of {ctx.options.rounds}", flush=True)
-        for kind in ("spread", "hot"):
-            rounds[kind].append(await drain_scenario(ctx, kind, n))
-        rounds["broker"].append(await broker(ctx, n))
-    for found in rounds.values():
-        ctx.add(median_of(found))
-
-
-def median_of(rounds: list[Row]) -> Row:
-    """The round with the median rate, with every round's figures and exactness."""
-    ranked = sorted(rounds, key=lambda row: row.rate or 0.0)
-    row = ranked[(len(ranked) - 1) // 2]
-    if len(rounds) > 1:
-        rates = [r.rate or 0.0 for r in rounds]
-        listed = ", ".join(f"{rate:,.0f}" for rate in rates)
-        row.errors = sum(r.errors for r in rounds)
-        row.details["rounds"] = [{"rate": r.rate, **r.details} for r in rounds]
-        row.details["spread_of_rounds_pct"] = round(
-            100 * (max(rates) - min(rates)) / statistics.median(rates), 1
-        )
-        if row.exact is not None:
-            row.exact = all(r.exact for r in rounds)
-            if not row.exact:
-                row.note = "; ".join(r.note for r in rounds if not r.exact)
-        row.note = f"median of {len(rounds)} rounds ({listed}/s); {row.note}".rstrip("; ")
-    return row
+    rounds = Rounds()
+    try:
+        for n in range(ctx.options.rounds):
+            if ctx.options.rounds > 1:
+                print(f"- message round {n + 1} of {ctx.options.rounds}", flush=True)
+            if drains:
+                for kind in ("spread", "hot"):
+                    rounds.add(n, await drain_scenario(ctx, kind, n))
+            if ceiling:
+                rounds.add(n, await broker(ctx, n))
+    finally:
+        for row in rounds.medians():
+            ctx.add(row)
 
 
 async def drain_scenario(ctx: Context, kind: str, round_no: int = 0) -> Row:
@@ -70,8 +53,8 @@ async def drain_scenario(ctx: Context, kind: str, round_no: int = 0) -> Row:
     published = await messages.publish(ctx.amqp_url, batch)
     waiting = (await messages.queue_depths(ctx.amqp_url, [COMMANDS_QUEUE]))[COMMANDS_QUEUE]
     drain = await messages.drain_with_worker(
-        ctx.procs, ctx.env(workers_in_process=False), ctx.dsn, ctx.amqp_url, prefix, count,
-        profile=ctx.options.profile,
+        ctx.procs, ctx.tree, ctx.env(workers_in_process=False), ctx.dsn, ctx.amqp_url, prefix,
+        count, profile=ctx.options.profile,
     )  # fmt: skip
     print(f"    drain: {drain.rate:,.1f}/s", flush=True)
     if drain.stacks is not None:
@@ -97,6 +80,7 @@ async def drain_scenario(ctx: Context, kind: str, round_no: int = 0) -> Row:
     result = await exactness.check(
         ctx.dsn,
         ctx.procs,
+        ctx.tree,
         ctx.env(),
         rows_sql="SELECT count(*) FROM reservations WHERE reservation_id LIKE $1",
         rows_args=(f"{prefix}-%",),

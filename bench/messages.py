@@ -24,6 +24,7 @@ import asyncpg
 from bench import catalogue as cat
 from bench import profiles
 from bench.procs import Processes, python
+from bench.service_tree import ServiceTree
 from service.contracts.messages import ReservationCreateMessage, encoder
 from service.contracts.reservations import ReservationLineIn
 from service.messaging.topology import COMMANDS_QUEUE, DEAD_LETTER_QUEUE, declare
@@ -134,13 +135,13 @@ DECIDED_SQL = "SELECT count(*) FROM idempotency_keys WHERE scope = $1 AND key LI
 
 
 async def drain_with_worker(
-    procs: Processes, env: dict[str, str], dsn: str, amqp_url: str, prefix: str, expected: int,
-    *, profile: bool = False,
+    procs: Processes, tree: ServiceTree, env: dict[str, str], dsn: str, amqp_url: str,
+    prefix: str, expected: int, *, profile: bool = False,
 ) -> Drain:  # fmt: skip
     """Start ``inventory worker``, wait until all ``expected`` messages are decided
     (bounded), stop it; returns the drain figures (``profile``: and py-spy's stacks)."""
     conn = await asyncpg.connect(dsn)
-    worker = await procs.start(f"worker-{prefix}", [python(), "-m", "service", "worker"], env)
+    worker = await procs.start(f"worker-{prefix}", tree.argv("worker"), env, cwd=tree.root)
     recording = profiles.Recording(procs, prefix, worker.pid) if profile else None
     if recording is not None:
         await recording.start()

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import dataclass
 
 DATABASE = "inventory_bench"
+CEILING_DATABASE = "inventory_bench_ceiling"  # the copy the reserving pgbench scripts use
 VHOST = "inventory-bench"
 POSTGRES_BASE = "postgresql://postgres@127.0.0.1:5432"
 AMQP_BASE = "amqp://guest:guest@127.0.0.1:5672"
@@ -43,12 +44,16 @@ class Options:
     warmup_s: int
     duration_s: int
     messages: int
-    rounds: int  # message drains and the broker ceiling, each run this many times
+    rounds: int  # every scenario and ceiling is measured this many times, alternating
     pgbench_s: int
     pickup_stores: int
     only: frozenset[str]
     keep: bool
     profile: bool = False  # py-spy records the worker during each message drain
+    service_tree: str | None = None  # run the service from this checkout's .venv
+    compare: tuple[str, ...] = ()  # result files to compare this run with
+    out: str | None = None  # where the JSON goes (default bench/results/<stamp>-<tag>.json)
+    tag: str | None = None  # the tag in the default file name (default: the service's commit)
 
     @property
     def growth_scales(self) -> list[int]:
@@ -86,8 +91,8 @@ def parser() -> argparse.ArgumentParser:
         "--rounds",
         type=int,
         default=None,
-        help="rounds of the message drains and the broker ceiling, alternating; the table "
-        "shows each one's median (default 3; 1 with --quick)",
+        help="rounds of every scenario and ceiling, alternating within each group; the table "
+        "shows each row's median round (default 3; 1 with --quick)",
     )
     p.add_argument(
         "--only",
@@ -103,6 +108,29 @@ def parser() -> argparse.ArgumentParser:
         "--profile",
         action="store_true",
         help="record the worker with py-spy during each message drain (bench/results/)",
+    )
+    p.add_argument(
+        "--service-tree",
+        metavar="DIR",
+        default=None,
+        help="run the service under test (migrate, serve, worker, verify-ledger) from the "
+        "checkout DIR with DIR/.venv; the harness stays this checkout's",
+    )
+    p.add_argument(
+        "--compare",
+        metavar="OLD.json",
+        action="append",
+        default=[],
+        help="after the run, compare it with these result files (repeatable: their rounds "
+        "are pooled); see python -m bench.compare",
+    )
+    p.add_argument(
+        "--out", metavar="FILE", default=None, help="write the JSON here instead of bench/results/"
+    )
+    p.add_argument(
+        "--tag",
+        default=None,
+        help="name tag of the JSON file in bench/results/ (default: the service's commit)",
     )
     return p
 
@@ -126,4 +154,8 @@ def options_from(argv: list[str] | None = None) -> Options:
         only=frozenset(args.only),
         keep=bool(args.keep),
         profile=bool(args.profile),
+        service_tree=args.service_tree,
+        compare=tuple(args.compare),
+        out=args.out,
+        tag=args.tag,
     )

@@ -1,4 +1,5 @@
-"""Pickup bookings: big slots on some stores, valid slot starts, then POST /v1/pickups."""
+"""Pickup bookings: big slots on some stores, valid slot starts (prepared once per run),
+then in each round POST /v1/pickups."""
 
 from __future__ import annotations
 
@@ -10,21 +11,21 @@ import httpx
 
 from bench import catalogue as cat
 from bench.context import Context
-from bench.report import row_from_load
+from bench.report import Row, row_from_load
 from bench.scenarios import checked, wrk
 from bench.seed import token
 
 HORIZON_DAYS = 7
 
 
-async def pickups(ctx: Context) -> None:
+async def book(ctx: Context, bookings: str, round_no: int) -> Row:
+    """One round of bookings from the choices in the file ``bookings``, then the checks."""
     print("- pickup bookings", flush=True)
-    bookings = await prepare_pickups(ctx)
-    prefix = f"bp-{ctx.run_id}"
+    prefix = f"bp-{ctx.run_id}-{round_no}"
     args = ctx.wrk_args("benchwebshop", bookings=bookings, prefix=prefix)
     load = await wrk(ctx, "pickup", args)
-    row = ctx.add(row_from_load("pickups.book", "pickup bookings", load))
-    await checked(
+    row = ctx.measured(row_from_load("pickups.book", "pickup bookings", load))
+    return await checked(
         ctx, row, prefix, load.ok, sql="SELECT count(*) FROM pickups WHERE pickup_id LIKE $1"
     )
 

@@ -49,14 +49,21 @@ class Processes:
         self._running: dict[int, tuple[str, asyncio.subprocess.Process]] = {}
 
     async def start(
-        self, name: str, argv: list[str], env: Mapping[str, str] | None = None
+        self,
+        name: str,
+        argv: list[str],
+        env: Mapping[str, str] | None = None,
+        cwd: Path = REPO,
     ) -> asyncio.subprocess.Process:
-        """Start a long-running process; its output goes to ``<log_dir>/<name>.log``."""
+        """Start a long-running process; its output goes to ``<log_dir>/<name>.log``, after
+        a first line saying what ran where."""
         log = (self.log_dir / f"{name}.log").open("ab")
+        log.write(f"$ cd {cwd} && {' '.join(argv)}\n".encode())
+        log.flush()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
-                cwd=REPO,
+                cwd=cwd,
                 env=dict(env) if env else None,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
@@ -69,12 +76,17 @@ class Processes:
         return proc
 
     async def run(
-        self, argv: list[str], *, timeout_s: float, env: Mapping[str, str] | None = None
+        self,
+        argv: list[str],
+        *,
+        timeout_s: float,
+        env: Mapping[str, str] | None = None,
+        cwd: Path = REPO,
     ) -> Completed:
         """Run a command to completion (killed after ``timeout_s``); returns its output."""
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            cwd=REPO,
+            cwd=cwd,
             env=dict(env) if env else None,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,

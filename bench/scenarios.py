@@ -1,8 +1,11 @@
 """The HTTP scenarios: availability reads and reservations (pickups: bench/pickups.py).
+Each function is one round's measurement and returns its rows; bench/http_rounds.py
+alternates them with their ceilings.
 
-Each read scenario runs a short warm-up, a peak run (wrk, as fast as it goes) and a
-run paced at half the peak rate, which gives the latency the targets speak of.
-Each reservation scenario ends with the exactness checks (bench/exactness.py).
+A read scenario runs a peak run (wrk, as fast as it goes) and a run paced at half
+the peak rate, which gives the latency the targets speak of (in the first round
+after a short warm-up). Each reservation scenario ends with the exactness checks
+(bench/exactness.py).
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from dataclasses import dataclass
 
 import asyncpg
 
 from bench import catalogue as cat
-from bench import ceilings, exactness
+from bench import exactness
 from bench.context import Context
 from bench.freshness import freshness_probe, lag_summary
 from bench.options import SELLOUT_UNITS
@@ -57,46 +61,50 @@ async def wrk(
 # ------------------------------------------------------------------ reads
 
 
-async def reads(ctx: Context) -> None:
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    key: str
+    title: str
+    script: str
+    args: dict[str, object]
+
+
+def read_plans(ctx: Context) -> list[ReadPlan]:
     cities = write_cities(ctx)
-    plans = [
-        ("one_sku", "one SKU at one store", "one_sku", ctx.wrk_args("benchreader")),
-        (
+    near = {"cities": cities, "radius_km": RADIUS_KM}
+    return [
+        ReadPlan("one_sku", "one SKU at one store", "one_sku", ctx.wrk_args("benchreader")),
+        ReadPlan(
             "nearby",
             f"nearby stores ({RADIUS_KM} km)",
             "nearby",
-            ctx.wrk_args("benchreader", cities=cities, radius_km=RADIUS_KM),
+            ctx.wrk_args("benchreader", **near),
         ),
-        (
+        ReadPlan(
             "cart",
             f"{CART_LINES}-line cart, stores within {RADIUS_KM} km",
             "cart",
-            ctx.wrk_args("benchreader", cities=cities, radius_km=RADIUS_KM, lines=CART_LINES),
+            ctx.wrk_args("benchreader", **near, lines=CART_LINES),
         ),
     ]
-    for key, title, script, args in plans:
-        if key == "one_sku" and ctx.options.wants("ceilings"):
-            # Right before the scenario it is compared with, so that the machine's drift
-            # over a long run does not land in the ratio.
-            await ceilings.framework(ctx)
-        print(f"- {title}", flush=True)
-        await wrk(ctx, script, args, duration_s=ctx.options.warmup_s)
-        peak = ctx.add(row_from_load(f"{key}.peak", f"{title}: peak", await wrk(ctx, script, args)))
-        half = (peak.rate or 0) / 2
-        if half >= 1:
-            load = await wrk(ctx, script, args, rate=half)
-            ctx.add(
-                row_from_load(f"{key}.half", f"{title}: at half the peak ({half:,.0f}/s)", load)
-            )
+
+
+async def read(ctx: Context, plan: ReadPlan, *, warm_up: bool) -> list[Row]:
+    """The peak run and the run paced at half of that peak."""
+    print(f"- {plan.title}", flush=True)
+    if warm_up:
+        await wrk(ctx, plan.script, plan.args, duration_s=ctx.options.warmup_s)
+    load = await wrk(ctx, plan.script, plan.args)
+    peak = ctx.measured(row_from_load(f"{plan.key}.peak", f"{plan.title}: peak", load))
+    half = (peak.rate or 0) / 2
+    if half < 1:
+        return [peak]
+    load = await wrk(ctx, plan.script, plan.args, rate=half)
+    title = f"{plan.title}: at half the peak ({half:,.0f}/s)"
+    return [peak, ctx.measured(row_from_load(f"{plan.key}.half", title, load, paced=half))]
 
 
 # ------------------------------------------------------------------ reservations
-
-
-async def reservations(ctx: Context) -> None:
-    await http_spread(ctx)
-    await http_hot(ctx)
-    await http_sellout(ctx)
 
 
 def reservation_rows_sql() -> str:
@@ -115,6 +123,7 @@ async def checked(
     result = await exactness.check(
         ctx.dsn,
         ctx.procs,
+        ctx.tree,
         ctx.env(),
         rows_sql=sql or reservation_rows_sql(),
         rows_args=(f"{prefix}-%",),
@@ -167,23 +176,24 @@ async def outbox_settled(ctx: Context, row: Row, backlog: int, limit_s: float = 
         raise RuntimeError(f"{left} outbox rows still unpublished after {limit_s:.0f} s")
 
 
-async def http_spread(ctx: Context) -> None:
+async def http_spread(ctx: Context, round_no: int) -> Row:
     print("- reservations over HTTP, spread over the catalogue", flush=True)
-    prefix = f"bh-spread-{ctx.run_id}"
+    prefix = f"bh-spread-{ctx.run_id}-{round_no}"
     args = ctx.wrk_args("benchwebshop", mode="spread", prefix=prefix, ttl=TTL_S)
     load = await wrk(ctx, "reserve", args)
-    row = ctx.add(row_from_load("reservations.http_spread", "reservations HTTP, spread SKUs", load))
-    await checked(ctx, row, prefix, load.ok)
+    title = "reservations HTTP, spread SKUs"
+    row = ctx.measured(row_from_load("reservations.http_spread", title, load))
+    return await checked(ctx, row, prefix, load.ok)
 
 
-async def http_hot(ctx: Context) -> None:
+async def http_hot(ctx: Context, round_no: int) -> Row:
     location_id, sku = hot_balance()
     print(
         f"- reservations over HTTP, one hot SKU ({sku} at {location_id}), "
         f"{ctx.options.connections} clients, with a freshness probe",
         flush=True,
     )
-    prefix = f"bh-hot-{ctx.run_id}"
+    prefix = f"bh-hot-{ctx.run_id}-{round_no}"
     args = ctx.wrk_args(
         "benchwebshop", mode="hot", prefix=prefix, ttl=TTL_S, location=location_id, sku=sku
     )
@@ -194,18 +204,19 @@ async def http_hot(ctx: Context) -> None:
     finally:
         stop.set()
         lags = await probe
-    row = ctx.add(row_from_load("reservations.http_hot", "reservations HTTP, one hot SKU", load))
+    title = "reservations HTTP, one hot SKU"
+    row = ctx.measured(row_from_load("reservations.http_hot", title, load))
     row.details["freshness_lag_ms"] = lag_summary(lags)
-    ctx.extra["freshness_lag_ms"] = row.details["freshness_lag_ms"]
-    await checked(ctx, row, prefix, load.ok)
+    ctx.freshness_lags.extend(lags)
+    return await checked(ctx, row, prefix, load.ok)
 
 
-async def http_sellout(ctx: Context) -> None:
+async def http_sellout(ctx: Context, hot_rate: float | None) -> Row:
     """The last units of a balance go to exactly as many requests: run until sold out
-    (the duration comes from the hot rate just measured) and count the rows."""
+    (the duration comes from the hot rate measured before) and count the rows. Once
+    per run: the balance holds exactly 2,000 units, and selling them out is the check."""
     location_id, sku = sellout_balance()
-    hot = next((r for r in ctx.rows if r.key == "reservations.http_hot"), None)
-    hot_rate = hot.rate if hot and hot.rate else 100.0
+    hot_rate = hot_rate or 100.0
     duration = min(60, max(3, math.ceil(1.5 * SELLOUT_UNITS / hot_rate) + 2))
     print(
         f"- flash sale to the last unit: {SELLOUT_UNITS} units of {sku} at {location_id}, "
@@ -217,7 +228,7 @@ async def http_sellout(ctx: Context) -> None:
         "benchwebshop", mode="hot", prefix=prefix, ttl=TTL_S, location=location_id, sku=sku
     )
     load = await wrk(ctx, "reserve", args, duration_s=duration)
-    row = ctx.add(
+    row = ctx.measured(
         row_from_load(
             "reservations.http_sellout", f"reservations HTTP, sell-out of {SELLOUT_UNITS}", load
         )
@@ -227,3 +238,4 @@ async def http_sellout(ctx: Context) -> None:
     await checked(ctx, row, prefix, load.ok, expect_rows=SELLOUT_UNITS if sold_out else None)
     if not sold_out:
         row.note += f" (did not sell out within {duration}s)"
+    return row

@@ -20,7 +20,8 @@ import msgspec
 
 from bench import catalogue as cat
 from bench.options import HOT_ON_HAND, HOT_SKU_NUMBER, SELLOUT_SKU_NUMBER, SELLOUT_UNITS
-from bench.procs import Processes, python
+from bench.procs import Processes
+from bench.service_tree import ServiceTree
 from service.storage.api_keys import hash_secret
 
 KEY_SECRET = "bench-only-not-a-secret"
@@ -82,8 +83,9 @@ async def delete_vhost(procs: Processes, vhost: str) -> None:
     await procs.run(["rabbitmqctl", "-q", "delete_vhost", vhost], timeout_s=60)
 
 
-async def migrate(procs: Processes, env: dict[str, str]) -> None:
-    done = await procs.run([python(), "-m", "service", "migrate"], timeout_s=300, env=env)
+async def migrate(procs: Processes, tree: ServiceTree, env: dict[str, str]) -> None:
+    """``inventory migrate`` of the service under test: its own migrations build the schema."""
+    done = await procs.run(tree.argv("migrate"), timeout_s=300, env=env, cwd=tree.root)
     if done.returncode != 0:
         raise RuntimeError(f"inventory migrate failed: {done.stderr.strip() or done.stdout}")
 

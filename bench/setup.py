@@ -6,7 +6,7 @@ from __future__ import annotations
 from bench import catalogue as cat
 from bench import seed
 from bench.context import Context
-from bench.options import DATABASE, POSTGRES_BASE, VHOST
+from bench.options import CEILING_DATABASE, DATABASE, POSTGRES_BASE, VHOST
 
 
 async def prepare_data(ctx: Context, balances: int) -> None:
@@ -17,7 +17,7 @@ async def prepare_data(ctx: Context, balances: int) -> None:
         flush=True,
     )
     await seed.recreate_database(POSTGRES_BASE, DATABASE)
-    await seed.migrate(ctx.procs, ctx.env())
+    await seed.migrate(ctx.procs, ctx.tree, ctx.env())
     figures = await seed.seed(ctx.dsn, nskus)
     ctx.nskus = nskus
     ctx.extra.setdefault("seeds", []).append(figures)
@@ -34,4 +34,5 @@ async def prepare_vhost(ctx: Context) -> None:
 
 async def remove_all(ctx: Context) -> None:
     await seed.drop_database(POSTGRES_BASE, DATABASE)
+    await seed.drop_database(POSTGRES_BASE, CEILING_DATABASE)
     await seed.delete_vhost(ctx.procs, VHOST)
