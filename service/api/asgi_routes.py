@@ -66,12 +66,12 @@ def path_parameters(scope: HTTPScope, patterns: dict[str, re.Pattern[str]]) -> d
     listing every bad one, with msgspec's message, as Litestar does for a route handler's
     ``PathParameter(pattern=...)``."""
     values: dict[str, str] = scope["path_params"]
-    for pattern_of in patterns.items():
-        if pattern_of[1].search(values[pattern_of[0]]) is None:
+    for name, pattern in patterns.items():
+        if pattern.search(values[name]) is None:
             failed = [
-                {"message": _mismatch(values[name], pattern), "key": name, "source": "path"}
-                for name, pattern in patterns.items()
-                if pattern.search(values[name]) is None
+                {"message": _mismatch(values[bad], regex), "key": bad, "source": "path"}
+                for bad, regex in patterns.items()
+                if regex.search(values[bad]) is None
             ]
             raise _validation_failed(scope, failed)
     return values

@@ -17,7 +17,7 @@ import time
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.auth import ACCESS, authorize, token_of
-from service.api.errors import error_answer, unexpected_answer
+from service.api.errors import Answer, error_answer, unexpected_answer
 from service.domain.errors import DomainError
 from service.logging import REQUEST_ID, get_logger
 
@@ -52,8 +52,11 @@ class EdgeMiddleware:
         REQUEST_ID.set(request_id)
         started = time.perf_counter() if self.access_log else 0.0
         try:
-            if await self._admitted(scope, send_with_id):
+            refusal = await self._refusal(scope)
+            if refusal is None:
                 await self.app(scope, receive, send_with_id)
+            else:
+                await refusal.send(send_with_id)
         finally:
             if self.access_log:
                 duration_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -65,28 +68,23 @@ class EdgeMiddleware:
                     duration_ms=duration_ms,
                 )
 
-    async def _admitted(self, scope: Scope, send: Send) -> bool:
-        """Whether the caller may use this route; else it has been answered."""
+    async def _refusal(self, scope: Scope) -> Answer | None:
+        """None when the caller may use this route; else the answer that refuses it."""
         try:
-            await self._identify(scope)
+            token = token_of(scope)
+            if token:
+                keys = scope["app"].state.runtime.keys
+                principal = keys.remembered(token) or await keys.authenticate(token)
+                if principal is not None:
+                    scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
+                    scope["actor"] = principal.name  # type: ignore[typeddict-unknown-key]
             if scope.get("method") != "OPTIONS":  # public on every route, as Litestar answers it
                 authorize(scope, scope["route_handler"].opt.get(ACCESS))
         except DomainError as refused:
-            await error_answer(refused).send(send)
-            return False
+            return error_answer(refused)
         except Exception as failed:
-            await unexpected_answer(failed).send(send)
-            return False
-        return True
-
-    async def _identify(self, scope: Scope) -> None:
-        token = token_of(scope)
-        if not token:
-            return
-        principal = await scope["app"].state.runtime.keys.authenticate(token)
-        if principal is not None:
-            scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
-            scope["actor"] = principal.name  # type: ignore[typeddict-unknown-key]
+            return unexpected_answer(failed)
+        return None
 
 
 def _request_id(scope: Scope) -> str:

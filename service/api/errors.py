@@ -62,6 +62,7 @@ _CODE_BY_STATUS = {
     503: "unavailable",
 }
 _CHALLENGE = ("WWW-Authenticate", 'Bearer realm="inventory"')
+_CONTENT_TYPES = {t: (b"content-type", t.encode()) for t in (JSON_MEDIA_TYPE, PROBLEM_MEDIA_TYPE)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class Answer:
 
     async def send(self, send: Send) -> None:
         headers = [
-            (b"content-type", self.media_type.encode()),
+            _CONTENT_TYPES.get(self.media_type) or (b"content-type", self.media_type.encode()),
             (b"content-length", str(len(self.body)).encode()),
         ]
         for name, value in self.headers:

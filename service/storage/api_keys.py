@@ -98,10 +98,17 @@ class KeyCache:
         self._entries: dict[str, tuple[float, StoredKey | None]] = {}
         self._verified: dict[str, tuple[float, Principal]] = {}  # token -> principal, no hash
 
-    async def authenticate(self, token: str) -> Principal | None:
+    def remembered(self, token: str) -> Principal | None:
+        """The key's principal when it was verified lately (no await: most requests)."""
         verified = self._verified.get(token)
         if verified is not None and verified[0] > time.monotonic():
             return verified[1]
+        return None
+
+    async def authenticate(self, token: str) -> Principal | None:
+        remembered = self.remembered(token)
+        if remembered is not None:
+            return remembered
         principal = await self._verify(token)
         if principal is not None:
             if len(self._verified) > 10_000:
