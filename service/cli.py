@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=lambda s, a: _run(_worker(s)))
 
+    policy = commands.add_parser(
+        "broker-policy",
+        help="set the broker policy that sends unroutable commands to a queue (rabbitmqctl)",
+    )
+    policy.set_defaults(handler=_broker_policy)
+
     migrate = commands.add_parser("migrate", help="apply pending migrations")
     migrate.set_defaults(handler=lambda s, a: _run(_migrate(s)))
 
@@ -160,6 +166,28 @@ async def _worker(settings: Settings) -> int:
     finally:
         await worker.stop()
         await runtime.stop()
+    return 0
+
+
+def _broker_policy(settings: Settings, _args: argparse.Namespace) -> int:
+    """Set the alternate-exchange policy with the local ``rabbitmqctl``; without one, say
+    what to run where the broker is."""
+    import shutil
+    import subprocess
+    from urllib.parse import unquote, urlsplit
+
+    from service.messaging.topology import policy_command
+
+    vhost = unquote(urlsplit(settings.amqp_url).path[1:]) or "/"
+    command = policy_command(vhost)
+    if shutil.which("rabbitmqctl") is None:
+        print("inventory: no rabbitmqctl here; on the broker run: " + " ".join(command))
+        return 1
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        print(f"inventory: rabbitmqctl failed: {done.stderr.strip()}", file=sys.stderr)
+        return 1
+    print(f"inventory: unroutable commands go to the queue inventory.commands.unroutable ({vhost})")
     return 0
 
 

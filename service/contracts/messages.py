@@ -216,6 +216,18 @@ class PickupRejected(_Event, tag="pickup.rejected", kw_only=True):
     short_lines: list[ShortLine] = []
 
 
+class CommandRejected(_Event, tag="command.rejected", kw_only=True):
+    """Reply to a command that was dead-lettered: it was not applied and will not be
+    retried. ``reason`` is a stable code: ``undecodable``, ``invalid_message``,
+    ``unknown_type``, ``routing_key_mismatch``, ``invalid_input``, ``owned_by_pickup``,
+    ``handler_error``, …; the command itself waits in the dead-letter queue."""
+
+    message_id: str | None = None  # the command's AMQP message_id
+    routing_key: str
+    reason: str
+    detail: str
+
+
 Event = (
     ReservationConfirmed
     | ReservationRejected
@@ -232,6 +244,7 @@ Event = (
     | PickupCancelled
     | PickupNoShow
     | PickupRejected
+    | CommandRejected
 )
 EVENT_TYPES: tuple[type[msgspec.Struct], ...] = (
     ReservationConfirmed,
@@ -249,7 +262,11 @@ EVENT_TYPES: tuple[type[msgspec.Struct], ...] = (
     PickupCancelled,
     PickupNoShow,
     PickupRejected,
+    CommandRejected,
 )
+COMMAND_TYPE_BY_ROUTING_KEY: dict[str, type[msgspec.Struct]] = {
+    str(t.__struct_config__.tag): t for t in COMMAND_TYPES
+}
 
 command_decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)
 event_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)

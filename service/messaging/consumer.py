@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from typing import Any
 
-import aio_pika
-import msgspec
 import structlog
 from aio_pika.abc import AbstractRobustChannel
 from aiormq.abc import DeliveredMessage
@@ -37,12 +34,12 @@ from service.contracts.messages import (
     ReservationCancelMessage,
     ReservationCreateMessage,
     ReservationFulfilMessage,
-    command_decoder,
 )
 from service.domain.errors import InvalidInput
 from service.domain.reservations import Outcome
 from service.logging import get_logger
 from service.messaging.acks import BatchedAcks
+from service.messaging.dead_letters import DeadLetters, PoisonMessage, decode
 from service.messaging.keyed_locks import KeyedLocks
 from service.messaging.subscription import Subscription
 from service.messaging.topology import Topology
@@ -60,25 +57,6 @@ RESERVATION_MESSAGES = (
     ReservationCancelMessage,
     ReservationFulfilMessage,
 )
-
-
-class PoisonMessage(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-def decode(body: bytes) -> Command:
-    """Raises PoisonMessage naming why the body is not a command."""
-    try:
-        return command_decoder.decode(body)
-    except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
-        text = str(exc)
-        reason = "unknown_type" if "`$.type`" in text else "invalid_message"
-        raise PoisonMessage(reason, text) from None
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise PoisonMessage("undecodable", str(exc)[:500]) from None
 
 
 def _order_key(command: Command) -> str | None:
@@ -101,6 +79,7 @@ class CommandConsumer:
     ) -> None:
         self.topology = topology
         self.commands = commands
+        self.dead_letters = DeadLetters(topology)
         self.subscription = Subscription(channel, topology.commands_queue.name, self._on_delivery)
         # Reservation steps waiting for the engine, and tasks handling other commands.
         self._in_flight: set[asyncio.Future[Any]] = set()
@@ -130,7 +109,7 @@ class CommandConsumer:
         # Before any await: tags enter the ack window in delivery order.
         self._acks.delivered(message.channel, message.delivery_tag or 0)
         try:
-            command = decode(message.body)
+            command = decode(message.body, message.routing_key or "")
         except PoisonMessage as poison:
             await self._dead_letter(message, poison.reason, poison.detail)
             return
@@ -235,31 +214,9 @@ class CommandConsumer:
         self.handled += 1
 
     async def _dead_letter(self, message: DeliveredMessage, reason: str, detail: str) -> None:
-        properties = message.header.properties
-        headers = dict(properties.headers or {})
-        headers.update(
-            {
-                "x-inventory-error": reason,
-                "x-inventory-error-detail": detail[:1000],
-                "x-inventory-failed-at": int(time.time()),
-                "x-original-routing-key": message.routing_key or "",
-            }
-        )
-        await self.topology.dead_letter.publish(
-            aio_pika.Message(
-                message.body,
-                headers=headers,
-                content_type=properties.content_type,
-                message_id=properties.message_id,
-                correlation_id=properties.correlation_id,
-                reply_to=properties.reply_to,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=message.routing_key or "unrouted",
-        )
+        await self.dead_letters.send(message, reason, detail)
         self._acks.settle(message.channel, message.delivery_tag or 0)
         self.dead_lettered += 1
-        log.warning("message_dead_lettered", reason=reason, detail=detail[:200])
 
 
 def delivery_of(message: DeliveredMessage) -> Delivery:

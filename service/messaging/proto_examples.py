@@ -230,4 +230,13 @@ EXAMPLES: dict[str, msgspec.Struct] = {
         detail="location 'ST-NOWHERE' does not exist",
         field="movements[0].location_id",
     ),
+    "command.rejected": m.CommandRejected(
+        event_id=EVENT_ID,
+        occurred_at=AT,
+        correlation_id="c-44",
+        message_id="msg-0006",
+        routing_key="reservation.create",
+        reason="routing_key_mismatch",
+        detail="a stock.movements command under the routing key reservation.create",
+    ),
 }

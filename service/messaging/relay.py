@@ -37,9 +37,16 @@ class OutboxRelay:
         self.batch = batch
         self.wakeup = wakeup
         self.published = 0
+        self._stopping = False
+
+    async def stop(self) -> None:
+        """Finish the batch in flight (cancelled in the middle, its rows would be
+        published again by the next relay: duplicates), then stop ``run_forever``."""
+        self._stopping = True
+        self.wakeup.set()
 
     async def run_forever(self, idle_s: float = 0.5) -> None:
-        while True:
+        while not self._stopping:
             self.wakeup.clear()  # before reading: a NOTIFY from now on wakes the next wait
             try:
                 sent = await self.relay_once()
@@ -47,7 +54,7 @@ class OutboxRelay:
                 log.warning("outbox_relay_failed", error=type(exc).__name__, detail=str(exc))
                 await asyncio.sleep(1.0)
                 continue
-            if sent < self.batch:
+            if sent < self.batch and not self._stopping:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
                 # cancellation that races with the event, and stop() would hang.
                 with contextlib.suppress(TimeoutError):

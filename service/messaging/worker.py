@@ -30,7 +30,8 @@ class Worker:
         self.connection: AbstractRobustConnection | None = None
         self.consumer: CommandConsumer | None = None
         self.relay: OutboxRelay | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._relaying: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []  # the sweepers and the announcer
 
     async def start(self) -> None:
         rt, settings = self.runtime, self.runtime.settings
@@ -46,8 +47,8 @@ class Worker:
         self.relay = OutboxRelay(
             rt.db, publish_channel, batch=settings.relay_batch, wakeup=rt.outbox_signal
         )
+        self._relaying = asyncio.create_task(self.relay.run_forever(), name="outbox-relay")
         self._tasks = [
-            asyncio.create_task(self.relay.run_forever(), name="outbox-relay"),
             asyncio.create_task(
                 every(
                     settings.sweep_interval_s,
@@ -79,15 +80,20 @@ class Worker:
         log.info("worker_started")
 
     async def stop(self) -> None:
-        """Graceful: stop consuming, finish in-flight messages, then stop the loops."""
+        """Graceful: stop consuming, finish in-flight messages, stop the loops (the relay
+        after the batch it is publishing), then publish what the last messages committed."""
         if self.consumer is not None:
             await self.consumer.stop()
         for task in self._tasks:
             task.cancel()
-        if self._tasks:
-            _, stuck = await asyncio.wait(self._tasks, timeout=10)
+        if self.relay is not None:
+            await self.relay.stop()
+        running = [t for t in (*self._tasks, self._relaying) if t is not None]
+        if running:
+            _, stuck = await asyncio.wait(running, timeout=10)
             for task in stuck:
                 log.warning("worker_task_did_not_stop", task=task.get_name())
+                task.cancel()
         if self.relay is not None:  # publish what the last messages committed
             try:
                 await self.relay.relay_once()

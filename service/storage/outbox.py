@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,8 +28,16 @@ def event(routing_key: str, payload: bytes, message_id: str | None = None) -> Ou
     return OutgoingMessage(EVENTS_EXCHANGE, routing_key, payload, message_id or new_id())
 
 
-def reply(reply_to: str, payload: bytes, correlation_id: str | None) -> OutgoingMessage:
-    return OutgoingMessage(DEFAULT_EXCHANGE, reply_to, payload, new_id(), correlation_id)
+def reply(
+    reply_to: str, payload: bytes, correlation_id: str | None, answering: tuple[str, str]
+) -> OutgoingMessage:
+    """A reply to a command message. Its AMQP message_id is the same for every reply to
+    the same message (``answering``: the command's message id and content fingerprint),
+    so that a consumer deduplicating on message_id sees a repeated reply as one; a
+    message id reused with other content gets replies of its own."""
+    message_id, fingerprint = answering
+    reply_id = uuid.uuid5(uuid.NAMESPACE_URL, f"reply/{message_id}/{fingerprint}").hex
+    return OutgoingMessage(DEFAULT_EXCHANGE, reply_to, payload, reply_id, correlation_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,7 +135,7 @@ async def _answered_before(conn: Connection, handler: MessageHandler) -> Outcome
     else:
         payload = stored_payload(stored)
     if handler.delivery.reply_to and payload is not None:
-        await OutboxRepository(conn).add([_reply(handler.delivery, payload)])
+        await OutboxRepository(conn).add([_reply(handler, payload)])
     return outcome
 
 
@@ -143,15 +143,17 @@ async def _answer(
     conn: Connection, handler: MessageHandler, kind: OutcomeKind, payload: bytes, stored: object
 ) -> None:
     if handler.delivery.reply_to:
-        await OutboxRepository(conn).add([_reply(handler.delivery, payload)])
+        await OutboxRepository(conn).add([_reply(handler, payload)])
     await IdempotencyRepository(conn).record(
         MESSAGE_SCOPE, handler.message_id, STORED_STATUS[kind], stored
     )
 
 
-def _reply(delivery: Delivery, payload: bytes) -> OutgoingMessage:
+def _reply(handler: MessageHandler, payload: bytes) -> OutgoingMessage:
+    delivery = handler.delivery
     assert delivery.reply_to is not None
-    return reply(delivery.reply_to, payload, delivery.correlation_id)
+    answering = (handler.message_id, handler.fingerprint)
+    return reply(delivery.reply_to, payload, delivery.correlation_id, answering)
 
 
 def _whole(payload: bytes) -> dict[str, str]:

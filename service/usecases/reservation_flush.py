@@ -231,7 +231,8 @@ class Flush:
     def _reply(self, pending: Pending, payload: bytes | None) -> None:
         origin = pending.origin
         if origin.reply_to and payload is not None:
-            self.messages.append(reply(origin.reply_to, payload, origin.correlation_id))
+            answering = (origin.message_id or "", origin.fingerprint)
+            self.messages.append(reply(origin.reply_to, payload, origin.correlation_id, answering))
 
     # -- phase 5: write ------------------------------------------------------
 

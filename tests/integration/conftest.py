@@ -15,7 +15,13 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from service.messaging.topology import COMMANDS_QUEUE, DEAD_LETTER_QUEUE, declare
+from service.messaging.topology import (
+    COMMANDS_QUEUE,
+    DEAD_LETTER_QUEUE,
+    UNROUTABLE_QUEUE,
+    declare,
+    policy_command,
+)
 from service.messaging.worker import Worker
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
@@ -30,6 +36,7 @@ def amqp_url() -> object:
     vhost = f"inventory-test-{secrets.token_hex(4)}"
     rabbitmqctl("add_vhost", vhost)
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    rabbitmqctl(*policy_command(vhost)[1:])
     yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
     rabbitmqctl("delete_vhost", vhost)
 
@@ -62,6 +69,7 @@ async def broker(amqp_url: str) -> AsyncIterator[AbstractRobustConnection]:
     topology = await declare(channel)
     await topology.commands_queue.purge()
     await topology.dead_letter_queue.purge()
+    await (await channel.get_queue(UNROUTABLE_QUEUE)).purge()
     await channel.close()
     yield connection
     await connection.close()

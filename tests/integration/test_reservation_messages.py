@@ -406,6 +406,7 @@ async def test_a_redelivery_after_commit_and_before_ack_changes_nothing_and_is_a
     second = (await inbox.wait_for(2))[1]
     assert second.body == first.body
     assert second.correlation_id == first.correlation_id == "c-1"
+    assert second.message_id == first.message_id, "a consumer deduplicates replies on it"
     assert await books(pool) == before
     assert await ledger_errors(pool) == []
 

@@ -1,0 +1,115 @@
+"""Commands that are not applied and never will be: what is not a command (or not the
+command its routing key names) is refused at decoding; a command the consumer gives up
+on goes to the dead-letter queue with its reason, and its sender is told.
+
+A command the broker itself dead-letters (redelivered ``DELIVERY_LIMIT`` times without an
+ack, for instance a worker that crashes on it each time) reaches the same queue with
+the broker's ``x-death`` headers instead of ours, and no reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from datetime import UTC, datetime
+
+import aio_pika
+import msgspec
+from aiormq.abc import DeliveredMessage
+
+from service.contracts.messages import (
+    COMMAND_TYPE_BY_ROUTING_KEY,
+    Command,
+    CommandRejected,
+    command_decoder,
+    encoder,
+)
+from service.logging import get_logger
+from service.messaging.topology import Topology
+
+log = get_logger(__name__)
+
+
+class PoisonMessage(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def decode(body: bytes, routing_key: str) -> Command:
+    """Raises PoisonMessage naming why the body is not a command, or not the command its
+    routing key names (broker permissions may let a publisher use only some keys)."""
+    try:
+        command = command_decoder.decode(body)
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
+        text = str(exc)
+        reason = "unknown_type" if "`$.type`" in text else "invalid_message"
+        raise PoisonMessage(reason, text) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise PoisonMessage("undecodable", str(exc)[:500]) from None
+    if COMMAND_TYPE_BY_ROUTING_KEY.get(routing_key) is not type(command):
+        named = type(command).__struct_config__.tag
+        detail = f"a {named} command under the routing key {routing_key or '(none)'}"
+        raise PoisonMessage("routing_key_mismatch", detail)
+    return command
+
+
+class DeadLetters:
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+
+    async def send(self, message: DeliveredMessage, reason: str, detail: str) -> None:
+        """To the dead-letter queue with the reason in headers; the sender, if it named a
+        reply_to, is told (``command.rejected``). The caller acks it."""
+        properties = message.header.properties
+        headers = dict(properties.headers or {})
+        headers.update(
+            {
+                "x-inventory-error": reason,
+                "x-inventory-error-detail": detail[:1000],
+                "x-inventory-failed-at": int(time.time()),
+                "x-original-routing-key": message.routing_key or "",
+            }
+        )
+        await self.topology.dead_letter.publish(
+            aio_pika.Message(
+                message.body,
+                headers=headers,
+                content_type=properties.content_type,
+                message_id=properties.message_id,
+                correlation_id=properties.correlation_id,
+                reply_to=properties.reply_to,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=message.routing_key or "unrouted",
+        )
+        if properties.reply_to:
+            await self._tell_rejected(message, reason, detail)
+        log.warning("message_dead_lettered", reason=reason, detail=detail[:200])
+
+    async def _tell_rejected(self, message: DeliveredMessage, reason: str, detail: str) -> None:
+        properties = message.header.properties
+        # The same reply (and AMQP message_id) every time this message is dead-lettered.
+        seed = properties.message_id or hashlib.sha256(message.body).hexdigest()
+        reply_id = uuid.uuid5(uuid.NAMESPACE_URL, f"rejected/{seed}/{reason}").hex
+        rejected = CommandRejected(
+            event_id=reply_id,
+            occurred_at=datetime.now(UTC),
+            correlation_id=properties.correlation_id,
+            message_id=properties.message_id,
+            routing_key=message.routing_key or "",
+            reason=reason,
+            detail=detail[:1000],
+        )
+        await self.topology.replies.publish(
+            aio_pika.Message(
+                encoder.encode(rejected),
+                content_type="application/json",
+                message_id=reply_id,
+                correlation_id=properties.correlation_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=str(properties.reply_to),
+        )
