@@ -20,6 +20,7 @@ install: $(STAMP) ## create the virtualenv and install the service with its dev 
 
 run: install ## migrate, load demo data when empty, and serve (API docs URL printed)
 	$(BIN)/inventory migrate
+	-$(BIN)/inventory broker-policy
 	$(BIN)/inventory seed-demo --if-empty
 	$(BIN)/inventory keys demo
 	$(BIN)/inventory serve
