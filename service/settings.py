@@ -34,6 +34,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     http_workers: PositiveInt = 1
     db_pool_min: PositiveInt = 2
     db_pool_max: PositiveInt = 10
+    # Deadlines of every database call, so that a database that stops answering (packets
+    # dropped, nothing reset) cannot hold a request or a message for as long as it lasts.
+    db_connect_timeout_s: PositiveFloat = 5.0
+    db_acquire_timeout_s: PositiveFloat = 5.0  # waiting for a pooled connection
+    db_statement_timeout_s: PositiveFloat = 10.0  # any one statement, COMMIT included
+    readiness_timeout_s: PositiveFloat = 2.0  # /health/ready answers within this, whatever happens
+    verify_timeout_s: PositiveFloat = 1800.0  # verify-ledger's scans of every balance
     max_body_bytes: PositiveInt = 1_048_576
     max_movements_per_batch: PositiveInt = 1000
     # Reservations (issue 3).

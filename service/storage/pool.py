@@ -41,11 +41,23 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     answers a batch after its connection is back in the pool."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> Pool:
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    connect_timeout_s: float = 60.0,
+    statement_timeout_s: float | None = None,
+) -> Pool:
+    """A pool; with ``min_size=0`` it connects only when first used (start-up does not
+    wait for the database). Every statement on it fails with TimeoutError after
+    ``statement_timeout_s`` (asyncpg cancels it)."""
     pool: Any = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        timeout=connect_timeout_s,
+        command_timeout=statement_timeout_s,
         init=_init_connection,
         reset=_keep_session,
         server_settings=SERVER_SETTINGS,
