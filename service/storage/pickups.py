@@ -9,8 +9,8 @@ import asyncpg
 import msgspec
 
 from service.contracts.pickups import Customer, PickupSettings, Supplier
+from service.domain.pickup_slots import SlotRules
 from service.domain.pickups import PickupLineState, PickupState
-from service.domain.slots import SlotRules
 from service.storage.pool import Connection
 from service.storage.sql import Queries
 

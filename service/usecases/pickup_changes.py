@@ -1,6 +1,6 @@
 """Changes to a booked pickup: cancel, reschedule, and the no-show sweep.
 
-Locking story: as for booking (service/usecases/pickups.py): the pickup row, then
+Locking story: as for booking (service/usecases/pickup_booking.py): the pickup row, then
 slot capacity rows sorted by start, then reservations and balances through
 ``decide_in_transaction``.
 """
@@ -20,15 +20,17 @@ from service.domain.errors import (
     SlotOutOfRange,
     SlotUnavailable,
 )
+from service.domain.pickup_slots import SlotRules, bookable
 from service.domain.pickups import PickupState
-from service.domain.slots import SlotRules, bookable
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
 from service.storage.reservations import ReservationRepository
-from service.usecases.pickups import call_off_transfers, find_slot, pickup_event, pickup_store
+from service.usecases.pickup_slots import find_slot, pickup_store
+from service.usecases.pickup_transfers import call_off_transfers
+from service.usecases.pickup_views import pickup_event
 from service.usecases.reservation_engine import decide_in_transaction
 from service.usecases.reservation_steps import Cancel, Expire, Origin
 

@@ -34,7 +34,7 @@ from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
 from service.usecases.pickup_changes import lock_pickup
-from service.usecases.pickups import pickup_event
+from service.usecases.pickup_views import pickup_event
 from service.usecases.reservation_engine import decide_in_transaction
 from service.usecases.reservation_steps import Fulfil, Origin, Step, TransferIn
 from service.usecases.reservations import lines_of

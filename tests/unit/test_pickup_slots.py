@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from service.contracts.locations import OpeningHours, OpeningInterval
-from service.domain.slots import (
+from service.domain.pickup_slots import (
     Slot,
     SlotRules,
     bookable,

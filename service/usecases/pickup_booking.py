@@ -1,4 +1,5 @@
-"""Click-and-collect bookings: book, reschedule, cancel, and the no-show sweep.
+"""Booking a click-and-collect pickup: reserve the cart, take a place in the slot, issue
+the code.
 
 Locking story (one READ COMMITTED transaction per command):
 0. a booking first takes a transaction advisory lock on its pickup id, so twin
@@ -14,62 +15,36 @@ Locking story (one READ COMMITTED transaction per command):
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from service.contracts.locations import Location
-from service.contracts.messages import (
-    PickupBooked,
-    PickupCancelled,
-    PickupCollected,
-    PickupNoShow,
-    PickupReady,
-    encoder,
-)
+from service.contracts.messages import PickupBooked
 from service.contracts.pickups import BookPickup, LineSource, PickupBooking
 from service.contracts.reservations import CreateReservation, ReservationLineIn
 from service.domain import pickups as rules
 from service.domain.errors import (
     InsufficientStock,
     PickupConflict,
-    PickupNotOffered,
     Shortfall,
-    SlotNotFound,
     SlotOutOfRange,
     SlotUnavailable,
-    UnknownLocation,
 )
-from service.domain.ledger import Balance, BalanceKey, Delta
+from service.domain.pickup_slots import Slot, SlotRules, bookable, out_of_range
 from service.domain.pickups import PickupLineState, PickupState
-from service.domain.slots import Slot, SlotRules, bookable, out_of_range, slots_on
-from service.ids import new_id
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.idempotency import fingerprint
-from service.storage.ledger import LedgerRepository
-from service.storage.locations import LocationRepository
-from service.storage.outbox import OutboxRepository, OutgoingMessage, event
+from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
+from service.usecases.pickup_slots import find_slot, pickup_store
+from service.usecases.pickup_sourcing import source_cart
+from service.usecases.pickup_transfers import plan_transfers
+from service.usecases.pickup_views import pickup_event
 from service.usecases.reservation_engine import decide_in_transaction
 from service.usecases.reservation_steps import Create, Origin, Step
 from service.usecases.reservations import new_reservation
 
 log = get_logger(__name__)
-
-
-def pickup_event(
-    kind: type[PickupBooked | PickupReady | PickupCollected | PickupCancelled | PickupNoShow],
-    state: PickupState,
-    now: datetime,
-    **extra: object,
-) -> OutgoingMessage:
-    payload = kind(event_id=new_id(), occurred_at=now, pickup=state.view(), **extra)  # type: ignore[arg-type]
-    tag = type(payload).__struct_config__.tag
-    assert isinstance(tag, str)
-    return event(tag, encoder.encode(payload), payload.event_id)
-
-
-# ------------------------------------------------------------------ booking
 
 
 async def book_pickup(
@@ -160,65 +135,6 @@ def pickup_fingerprint(command: BookPickup) -> str:
 def booking_answer(state: PickupState, code_secret: str) -> PickupBooking:
     code = rules.issue_code(code_secret, state.code_nonce)
     return PickupBooking(pickup=state.view(), pickup_code=rules.display_code(code))
-
-
-async def pickup_store(conn: Connection, location_id: str) -> Location:
-    store = await LocationRepository(conn).get(location_id)
-    if store is None:
-        raise UnknownLocation(f"location {location_id!r} does not exist", field="location_id")
-    if store.kind != "store" or not store.active or not store.pickup_offered:
-        raise PickupNotOffered(
-            f"{location_id!r} does not offer click-and-collect", field="location_id"
-        )
-    return store
-
-
-def find_slot(store: Location, slot_rules: SlotRules, starts_at: datetime) -> Slot:
-    """The slot that starts at ``starts_at``. Raises SlotNotFound, SlotUnavailable (closed)."""
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(store.timezone)
-    day = starts_at.astimezone(zone).date()
-    day_slots = slots_on(store.opening_hours, zone, day, slot_rules.slot_minutes)
-    if not day_slots:
-        raise SlotUnavailable(f"{store.name} is closed on {day.isoformat()}", field="slot_start")
-    for slot in day_slots:
-        if slot.starts_at == starts_at:
-            return slot
-    raise SlotNotFound(
-        f"no slot starts at {starts_at.isoformat()}; list them with GET /v1/locations/{store.location_id}/pickup-slots",
-        field="slot_start",
-    )
-
-
-async def source_cart(
-    conn: Connection,
-    store_id: str,
-    lines: list[ReservationLineIn],
-    now: datetime,
-    slot_rules: SlotRules,
-) -> tuple[list[LineSource], dict[str, int]]:
-    """Where each line would come from, and the most any one source has of each SKU
-    (read without locks; the reservation re-checks)."""
-    suppliers = await PickupRepository(conn).suppliers(store_id)
-    balances = await balances_for(
-        conn, [store_id, *(w for w, _ in suppliers)], [x.sku for x in lines]
-    )
-    sources = rules.source_lines(
-        lines, store_id, balances, suppliers, now, timedelta(minutes=slot_rules.prep_minutes)
-    )
-    best: dict[str, int] = {}
-    for balance in balances.values():
-        best[balance.sku] = max(best.get(balance.sku, 0), balance.available)
-    return sources, best
-
-
-async def balances_for(
-    conn: Connection, location_ids: list[str], skus: list[str]
-) -> dict[BalanceKey, Balance]:
-    found = await LedgerRepository(conn).balances_of_skus(skus)
-    wanted = set(location_ids)
-    return {b.key: b for b in found if b.location_id in wanted}
 
 
 def check_bookable(
@@ -312,62 +228,3 @@ async def reserve_cart(
             for s in sources
         ),
     )  # fmt: skip
-
-
-# ------------------------------------------------------------------ transfers
-
-
-async def plan_transfers(conn: Connection, state: PickupState, actor: str, at: datetime) -> None:
-    """Create the transfers that bring a booking's warehouse lines to the store: the
-    transfer lines, and the store's ``incoming`` raised. The stock stays reserved at the
-    warehouse until the goods arrive (``ready``). The store's balances are locked after
-    the warehouse's here; a deadlock with a writer taking them the other way is
-    retried by ``Database.run``."""
-    pending = rules.pending_transfers(state)
-    if pending:
-        await _move_incoming(conn, state, pending, actor, at, sign=1)
-        await LedgerRepository(conn).insert_transfer_lines(
-            [
-                (state.location_id, tid, x.sku, x.source_location_id, x.quantity)
-                for tid, lines in pending.items()
-                for x in lines
-            ]
-        )
-
-
-async def call_off_transfers(
-    conn: Connection, state: PickupState, actor: str, at: datetime
-) -> None:
-    """A booking with goods still to come was cancelled: they will not come."""
-    pending = rules.pending_transfers(state)
-    if pending:
-        await _move_incoming(conn, state, pending, actor, at, sign=-1)
-        await LedgerRepository(conn).cancel_transfer_lines(list(pending))
-
-
-async def _move_incoming(
-    conn: Connection,
-    state: PickupState,
-    pending: dict[str, list[PickupLineState]],
-    actor: str,
-    at: datetime,
-    sign: int,
-) -> None:
-    ledger = LedgerRepository(conn)
-    await ledger.lock_balances(
-        (state.location_id, x.sku) for lines in pending.values() for x in lines
-    )
-    reason = "pickup transfer booked" if sign > 0 else "pickup transfer called off"
-    deltas = [
-        Delta(
-            state.location_id,
-            x.sku,
-            "transfer_in",
-            incoming=sign * x.quantity,
-            reference=tid,
-            reason=reason,
-        )
-        for tid, lines in pending.items()
-        for x in lines
-    ]
-    await ledger.write(deltas, actor=actor, occurred_at=[at] * len(deltas))

@@ -1,21 +1,62 @@
-"""Pickup slots of a store, with remaining capacity and, for a cart, when it can
-be ready; and the store's click-and-collect settings."""
+"""Pickup slots of a store: which store offers them, the slot a booking names, and the
+list with remaining capacity and, for a cart, when it can be ready."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from service.contracts.pickups import PickupSettings, PickupSlots, SlotView
+from service.contracts.locations import Location
+from service.contracts.pickups import PickupSlots, SlotView
 from service.contracts.reservations import ReservationLineIn
 from service.domain import pickups as rules
-from service.domain.errors import InvalidInput, LocationNotFound, UnknownLocation
-from service.domain.slots import bookable, local_today, slots_between
+from service.domain.errors import (
+    InvalidInput,
+    PickupNotOffered,
+    SlotNotFound,
+    SlotUnavailable,
+    UnknownLocation,
+)
+from service.domain.pickup_slots import (
+    Slot,
+    SlotRules,
+    bookable,
+    local_today,
+    slots_between,
+    slots_on,
+)
 from service.storage.database import Database
-from service.storage.ledger import LedgerRepository
 from service.storage.locations import LocationRepository
-from service.storage.pickups import PickupRepository, settings_view
+from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
-from service.usecases.pickups import pickup_store, source_cart
+from service.usecases.pickup_sourcing import source_cart
+
+
+async def pickup_store(conn: Connection, location_id: str) -> Location:
+    store = await LocationRepository(conn).get(location_id)
+    if store is None:
+        raise UnknownLocation(f"location {location_id!r} does not exist", field="location_id")
+    if store.kind != "store" or not store.active or not store.pickup_offered:
+        raise PickupNotOffered(
+            f"{location_id!r} does not offer click-and-collect", field="location_id"
+        )
+    return store
+
+
+def find_slot(store: Location, slot_rules: SlotRules, starts_at: datetime) -> Slot:
+    """The slot that starts at ``starts_at``. Raises SlotNotFound, SlotUnavailable (closed)."""
+    zone = ZoneInfo(store.timezone)
+    day = starts_at.astimezone(zone).date()
+    day_slots = slots_on(store.opening_hours, zone, day, slot_rules.slot_minutes)
+    if not day_slots:
+        raise SlotUnavailable(f"{store.name} is closed on {day.isoformat()}", field="slot_start")
+    for slot in day_slots:
+        if slot.starts_at == starts_at:
+            return slot
+    raise SlotNotFound(
+        f"no slot starts at {starts_at.isoformat()}; list them with GET /v1/locations/{store.location_id}/pickup-slots",
+        field="slot_start",
+    )
 
 
 async def list_slots(
@@ -85,46 +126,3 @@ async def list_slots(
         earliest_ready=earliest,
         sourcing=sources,
     )
-
-
-async def get_settings(db: Database, location_id: str) -> PickupSettings:
-    async with db.connection() as conn:
-        if await LocationRepository(conn).get(location_id) is None:
-            raise LocationNotFound(f"location {location_id!r} does not exist", field="location_id")
-        repo = PickupRepository(conn)
-        return settings_view(await repo.rules(location_id), await repo.suppliers(location_id))
-
-
-async def put_settings(db: Database, location_id: str, settings: PickupSettings) -> PickupSettings:
-    """Raises LocationNotFound, InvalidInput (a supplier that is not a warehouse)."""
-
-    async def work(conn: Connection) -> PickupSettings:
-        location = await LocationRepository(conn).get(location_id)
-        if location is None:
-            raise LocationNotFound(f"location {location_id!r} does not exist", field="location_id")
-        if location.kind != "store":
-            raise InvalidInput("pickup settings belong to a store", field="location_id")
-        known = await LedgerRepository(conn).existing_locations(
-            s.warehouse_id for s in settings.suppliers
-        )
-        for index, supplier in enumerate(settings.suppliers):
-            other = (
-                await LocationRepository(conn).get(supplier.warehouse_id)
-                if supplier.warehouse_id in known
-                else None
-            )
-            if other is None:
-                raise UnknownLocation(
-                    f"location {supplier.warehouse_id!r} does not exist",
-                    field=f"suppliers[{index}].warehouse_id",
-                )
-            if other.kind != "warehouse":
-                raise InvalidInput(
-                    f"{supplier.warehouse_id!r} is not a warehouse",
-                    field=f"suppliers[{index}].warehouse_id",
-                )
-        await PickupRepository(conn).save_settings(location_id, settings)
-        repo = PickupRepository(conn)
-        return settings_view(await repo.rules(location_id), await repo.suppliers(location_id))
-
-    return await db.run(work)
