@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from service.contracts.locations import Location
 from service.contracts.pickups import PickupSlots, SlotView
 from service.contracts.reservations import ReservationLineIn
 from service.domain import pickups as rules
@@ -17,6 +16,7 @@ from service.domain.errors import (
     SlotUnavailable,
     UnknownLocation,
 )
+from service.domain.locations import Location
 from service.domain.pickup_slots import (
     Slot,
     SlotRules,
