@@ -37,6 +37,7 @@ from service.usecases import (
     pickup_settings,
     pickup_slots,
 )
+from service.usecases.pickup_views import pickup_view
 
 Req = Request[Any, Any, Any]
 LineParam = Annotated[
@@ -118,7 +119,7 @@ class StorePickupController(Controller):
     ) -> PickupList:
         """The store's pick list and counter list for one day, ordered by slot."""
         found = await pickup_counter.pickups_of_day(runtime(state).db, location_id, date_, status)
-        return PickupList(location_id=location_id, pickups=[p.view() for p in found])
+        return PickupList(location_id=location_id, pickups=[pickup_view(p) for p in found])
 
     @post(
         "/returns",
@@ -174,7 +175,7 @@ class PickupController(Controller):
         found = await pickup_counter.get_pickup(
             runtime(state).db, pickup_id, location_check(request, "pickups.read")
         )
-        return found.view()
+        return pickup_view(found)
 
     @post(
         "/{pickup_id:str}/reschedule",
@@ -192,7 +193,7 @@ class PickupController(Controller):
             data.slot_start,
             may_act_at=location_check(request, "pickups.book"),
         )
-        return moved.view()
+        return pickup_view(moved)
 
     @post(
         "/{pickup_id:str}/cancel",
@@ -212,7 +213,7 @@ class PickupController(Controller):
             runtime(state).db, pickup_id, data.reason if data else None, actor=actor_of(request),
             may_act_at=location_check(request, "pickups.cancel"),
         )  # fmt: skip
-        return cancelled.view()
+        return pickup_view(cancelled)
 
     @post(
         "/{pickup_id:str}/ready",
@@ -228,7 +229,7 @@ class PickupController(Controller):
             actor=actor_of(request),
             may_act_at=location_check(request, "counter"),
         )
-        return done.view()
+        return pickup_view(done)
 
     @post(
         "/{pickup_id:str}/collect",
@@ -246,4 +247,4 @@ class PickupController(Controller):
             rt.db, pickup_id, data.code, data.lines, actor=actor_of(request),
             may_act_at=location_check(request, "counter"), code_secret=rt.settings.pickup_code_secret,
         )  # fmt: skip
-        return done.view()
+        return pickup_view(done)

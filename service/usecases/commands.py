@@ -29,6 +29,7 @@ from service.usecases.message_idempotency import (
     MessageHandler,
     apply_once,
 )
+from service.usecases.pickup_views import pickup_view
 from service.usecases.reservation_engine import ReservationEngine
 from service.usecases.reservation_steps import Origin, Step
 from service.usecases.reservation_views import short_lines
@@ -146,7 +147,7 @@ class MessageCommands:
                 event_id=new_id(),
                 occurred_at=datetime.now(UTC),
                 correlation_id=delivery.correlation_id,
-                pickup=state.view(),
+                pickup=pickup_view(state),
                 reason=message.reason,
             )
             return OutcomeKind.DONE, m.encoder.encode(answer)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from service.contracts.pickups import LineSource
-from service.contracts.reservations import ReservationLineIn
 from service.domain import pickups as rules
 from service.domain.ledger import Balance, BalanceKey
 from service.domain.pickup_slots import SlotRules
+from service.domain.pickups import LineSource
+from service.domain.reservations import SkuQuantity
 from service.storage.ledger import LedgerRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
@@ -17,7 +18,7 @@ from service.storage.pool import Connection
 async def source_cart(
     conn: Connection,
     store_id: str,
-    lines: list[ReservationLineIn],
+    lines: Sequence[SkuQuantity],
     now: datetime,
     slot_rules: SlotRules,
 ) -> tuple[list[LineSource], dict[str, int]]:
