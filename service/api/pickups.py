@@ -138,9 +138,13 @@ class StorePickupController(Controller):
         """Goods returned at the counter: back into sellable stock, or written off when damaged."""
         rt = runtime(state)
         return await pickup_counter.record_return(
-            rt.db, location_id, data, idempotency_key=idempotency_key, actor=actor_of(request),
+            rt.db,
+            location_id,
+            data,
+            idempotency_key=idempotency_key,
+            actor=actor_of(request),
             max_batch=rt.settings.max_movements_per_batch,
-        )  # fmt: skip
+        )
 
 
 class PickupController(Controller):
@@ -210,9 +214,12 @@ class PickupController(Controller):
     ) -> Pickup:
         """Cancel before collection: the stock is released and the place freed."""
         cancelled = await pickup_changes.cancel_pickup(
-            runtime(state).db, pickup_id, data.reason if data else None, actor=actor_of(request),
+            runtime(state).db,
+            pickup_id,
+            data.reason if data else None,
+            actor=actor_of(request),
             may_act_at=location_check(request, "pickups.cancel"),
-        )  # fmt: skip
+        )
         return pickup_view(cancelled)
 
     @post(
@@ -244,7 +251,12 @@ class PickupController(Controller):
         A wrong code is 422; repeated wrong codes lock the pickup (423)."""
         rt = runtime(state)
         done = await pickup_counter.collect(
-            rt.db, pickup_id, data.code, data.lines, actor=actor_of(request),
-            may_act_at=location_check(request, "counter"), code_secret=rt.settings.pickup_code_secret,
-        )  # fmt: skip
+            rt.db,
+            pickup_id,
+            data.code,
+            data.lines,
+            actor=actor_of(request),
+            may_act_at=location_check(request, "counter"),
+            code_secret=rt.settings.pickup_code_secret,
+        )
         return pickup_view(done)

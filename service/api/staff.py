@@ -75,10 +75,16 @@ class StaffPageController(Controller):
         )
         return _html(
             pickups_page(
-                chosen.name, chosen.location_id, chosen.timezone, today.isoformat(), found,
-                [(s.location_id, s.name) for s in stores], msg, bool(error),
+                chosen.name,
+                chosen.location_id,
+                chosen.timezone,
+                today.isoformat(),
+                found,
+                [(s.location_id, s.name) for s in stores],
+                msg,
+                bool(error),
             )
-        )  # fmt: skip
+        )
 
     @post("/login", status_code=303)
     async def login(self, state: State, data: Form) -> Response[str] | Redirect:
@@ -113,9 +119,11 @@ class StaffPageController(Controller):
         location = await self._location_of(state, pickup_id, principal)
         try:
             await pickup_counter.mark_ready(
-                runtime(state).db, pickup_id, actor=actor_of(request),
+                runtime(state).db,
+                pickup_id,
+                actor=actor_of(request),
                 may_act_at=lambda lid: principal.require("counter", lid),
-            )  # fmt: skip
+            )
         except DomainError as exc:
             return _back(location, exc.detail, error=True)
         return _back(location, f"{pickup_id} is ready; the customer is told")
@@ -128,10 +136,14 @@ class StaffPageController(Controller):
         location = await self._location_of(state, pickup_id, principal)
         try:
             await pickup_counter.collect(
-                runtime(state).db, pickup_id, data.get("code", ""), None, actor=actor_of(request),
+                runtime(state).db,
+                pickup_id,
+                data.get("code", ""),
+                None,
+                actor=actor_of(request),
                 may_act_at=lambda lid: principal.require("counter", lid),
                 code_secret=runtime(state).settings.pickup_code_secret,
-            )  # fmt: skip
+            )
         except DomainError as exc:
             return _back(location, exc.detail, error=True)
         return _back(location, f"{pickup_id} handed over")

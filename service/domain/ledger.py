@@ -188,27 +188,8 @@ def deltas_for(movement: Movement, current: Balance) -> list[Delta]:
             return [Delta(loc, sku, "adjustment", on_hand=q, reference=ref, reason=reason or None)]
         case StockCount(counted=counted):
             return [Delta(loc, sku, "count", on_hand=counted - current.on_hand, reference=ref)]
-        case Transfer(quantity=q, to_location_id=to, transfer_id=tid):
-            if to == loc:
-                raise InvalidInput("a transfer needs two locations", field="to_location_id")
-            return [
-                Delta(
-                    loc,
-                    sku,
-                    "transfer_out",
-                    on_hand=-q,
-                    reference=ref or tid,
-                    reason=f"transfer {tid}",
-                ),
-                Delta(
-                    to,
-                    sku,
-                    "transfer_in",
-                    incoming=q,
-                    reference=ref or tid,
-                    reason=f"transfer {tid}",
-                ),
-            ]
+        case Transfer():
+            return _transfer_deltas(movement)
         case TransferReceipt(quantity=q, transfer_id=tid):
             return [
                 Delta(
@@ -222,6 +203,32 @@ def deltas_for(movement: Movement, current: Balance) -> list[Delta]:
                 )
             ]
     raise AssertionError(f"unhandled movement {movement!r}")  # pragma: no cover
+
+
+def _transfer_deltas(transfer: Transfer) -> list[Delta]:
+    """Out of the source now, incoming at the destination until it is received."""
+    if transfer.to_location_id == transfer.location_id:
+        raise InvalidInput("a transfer needs two locations", field="to_location_id")
+    reference = transfer.reference or transfer.transfer_id
+    reason = f"transfer {transfer.transfer_id}"
+    return [
+        Delta(
+            transfer.location_id,
+            transfer.sku,
+            "transfer_out",
+            on_hand=-transfer.quantity,
+            reference=reference,
+            reason=reason,
+        ),
+        Delta(
+            transfer.to_location_id,
+            transfer.sku,
+            "transfer_in",
+            incoming=transfer.quantity,
+            reference=reference,
+            reason=reason,
+        ),
+    ]
 
 
 @dataclass(slots=True)

@@ -186,9 +186,15 @@ async def test_the_right_code_is_accepted_again_once_the_lockout_is_over(
         await collect(client, "P1", "ZZZZ-ZZZZ" if code != "ZZZZ-ZZZZ" else "YYYY-YYYY")
     locked_until = (await pickup_row(pool, "P1"))["locked_until"]
     done = await pickup_counter.collect(
-        db, "P1", code, None, actor="test", may_act_at=lambda _: None,
-        code_secret=runtime.settings.pickup_code_secret, now=locked_until + timedelta(seconds=1),
-    )  # fmt: skip
+        db,
+        "P1",
+        code,
+        None,
+        actor="test",
+        may_act_at=lambda _: None,
+        code_secret=runtime.settings.pickup_code_secret,
+        now=locked_until + timedelta(seconds=1),
+    )
     assert done.status == "collected"
     assert await on_hand_and_reserved(pool, "ST-A", "S1") == (3, 0)
 

@@ -116,12 +116,27 @@ def test_a_code_is_displayed_as_two_groups_of_four() -> None:
 def pickup(code: str, **changes: object) -> PickupState:
     nonce = rules.new_nonce()
     state = PickupState(
-        pickup_id="P1", location_id="ST", status="ready", slot_start=NOW, slot_end=NOW,
-        hold_until=NOW, customer=Customer(name="Kari"), channel="webshop", external_ref=None,
-        fingerprint="f", code_nonce=nonce, code_hash=rules.hash_code(code, nonce, SECRET),
-        failed_attempts=0, locked_until=None, created_at=NOW, updated_at=NOW,
-        lines=(PickupLineState("S1", 3, "ST", "pickup:P1"), PickupLineState("S2", 1, "ST", "pickup:P1")),
-    )  # fmt: skip
+        pickup_id="P1",
+        location_id="ST",
+        status="ready",
+        slot_start=NOW,
+        slot_end=NOW,
+        hold_until=NOW,
+        customer=Customer(name="Kari"),
+        channel="webshop",
+        external_ref=None,
+        fingerprint="f",
+        code_nonce=nonce,
+        code_hash=rules.hash_code(code, nonce, SECRET),
+        failed_attempts=0,
+        locked_until=None,
+        created_at=NOW,
+        updated_at=NOW,
+        lines=(
+            PickupLineState("S1", 3, "ST", "pickup:P1"),
+            PickupLineState("S2", 1, "ST", "pickup:P1"),
+        ),
+    )
     return replace(state, **changes)  # type: ignore[arg-type]
 
 
