@@ -30,7 +30,14 @@ from service.contracts.reservations import ReservationLineIn
 from service.contracts.stock import MovementsPosted
 from service.domain.errors import InvalidInput
 from service.domain.reservations import validate_lines
-from service.usecases import counter, pickup_changes, pickups, slots
+from service.usecases import (
+    pickup_booking,
+    pickup_changes,
+    pickup_counter,
+    pickup_settings,
+    pickup_slots,
+)
+from service.usecases.pickup_views import pickup_view
 
 Req = Request[Any, Any, Any]
 LineParam = Annotated[
@@ -78,12 +85,14 @@ class StorePickupController(Controller):
     ) -> PickupSlots:
         """Slots with remaining capacity; with cart lines, when the cart can be ready and
         where each line comes from."""
-        return await slots.list_slots(runtime(state).db, location_id, from_, to, parse_lines(line))
+        return await pickup_slots.list_slots(
+            runtime(state).db, location_id, from_, to, parse_lines(line)
+        )
 
     @get("/pickup-settings", opt=requires("slots.read"), responses=problems(400, 401, 403, 404))
     async def get_settings(self, state: State, location_id: LocationIdPath) -> PickupSettings:
         """The store's slot settings and supplying warehouses."""
-        return await slots.get_settings(runtime(state).db, location_id)
+        return await pickup_settings.get_settings(runtime(state).db, location_id)
 
     @put(
         "/pickup-settings",
@@ -94,7 +103,7 @@ class StorePickupController(Controller):
         self, state: State, location_id: LocationIdPath, data: JSONBody[PickupSettings]
     ) -> PickupSettings:
         """Set slot length, capacity, preparation time, horizon, hold period, suppliers."""
-        return await slots.put_settings(runtime(state).db, location_id, data)
+        return await pickup_settings.put_settings(runtime(state).db, location_id, data)
 
     @get("/pickups", opt=requires("counter"), responses=problems(400, 401, 403, 404))
     async def day_list(
@@ -109,8 +118,8 @@ class StorePickupController(Controller):
         ] = None,
     ) -> PickupList:
         """The store's pick list and counter list for one day, ordered by slot."""
-        found = await counter.pickups_of_day(runtime(state).db, location_id, date_, status)
-        return PickupList(location_id=location_id, pickups=[p.view() for p in found])
+        found = await pickup_counter.pickups_of_day(runtime(state).db, location_id, date_, status)
+        return PickupList(location_id=location_id, pickups=[pickup_view(p) for p in found])
 
     @post(
         "/returns",
@@ -128,10 +137,14 @@ class StorePickupController(Controller):
     ) -> MovementsPosted:
         """Goods returned at the counter: back into sellable stock, or written off when damaged."""
         rt = runtime(state)
-        return await counter.record_return(
-            rt.db, location_id, data, idempotency_key=idempotency_key, actor=actor_of(request),
+        return await pickup_counter.record_return(
+            rt.db,
+            location_id,
+            data,
+            idempotency_key=idempotency_key,
+            actor=actor_of(request),
             max_batch=rt.settings.max_movements_per_batch,
-        )  # fmt: skip
+        )
 
 
 class PickupController(Controller):
@@ -151,7 +164,7 @@ class PickupController(Controller):
         same request again answers 200 with the same booking and code)."""
         rt = runtime(state)
         validate_lines(data.lines)
-        booking, created = await pickups.book_pickup(
+        booking, created = await pickup_booking.book_pickup(
             rt.db, data, actor=actor_of(request), code_secret=rt.settings.pickup_code_secret
         )
         return Response(booking, status_code=201 if created else 200)
@@ -163,10 +176,10 @@ class PickupController(Controller):
     )
     async def read(self, request: Req, state: State, pickup_id: IdPath) -> Pickup:
         """One pickup."""
-        found = await counter.get_pickup(
+        found = await pickup_counter.get_pickup(
             runtime(state).db, pickup_id, location_check(request, "pickups.read")
         )
-        return found.view()
+        return pickup_view(found)
 
     @post(
         "/{pickup_id:str}/reschedule",
@@ -184,7 +197,7 @@ class PickupController(Controller):
             data.slot_start,
             may_act_at=location_check(request, "pickups.book"),
         )
-        return moved.view()
+        return pickup_view(moved)
 
     @post(
         "/{pickup_id:str}/cancel",
@@ -201,10 +214,13 @@ class PickupController(Controller):
     ) -> Pickup:
         """Cancel before collection: the stock is released and the place freed."""
         cancelled = await pickup_changes.cancel_pickup(
-            runtime(state).db, pickup_id, data.reason if data else None, actor=actor_of(request),
+            runtime(state).db,
+            pickup_id,
+            data.reason if data else None,
+            actor=actor_of(request),
             may_act_at=location_check(request, "pickups.cancel"),
-        )  # fmt: skip
-        return cancelled.view()
+        )
+        return pickup_view(cancelled)
 
     @post(
         "/{pickup_id:str}/ready",
@@ -214,13 +230,13 @@ class PickupController(Controller):
     )
     async def ready(self, request: Req, state: State, pickup_id: IdPath) -> Pickup:
         """Staff picked the goods (and any transfer arrived): the customer is told."""
-        done = await counter.mark_ready(
+        done = await pickup_counter.mark_ready(
             runtime(state).db,
             pickup_id,
             actor=actor_of(request),
             may_act_at=location_check(request, "counter"),
         )
-        return done.view()
+        return pickup_view(done)
 
     @post(
         "/{pickup_id:str}/collect",
@@ -234,8 +250,13 @@ class PickupController(Controller):
         """Hand over with the customer's code (and the lines actually taken, if fewer).
         A wrong code is 422; repeated wrong codes lock the pickup (423)."""
         rt = runtime(state)
-        done = await counter.collect(
-            rt.db, pickup_id, data.code, data.lines, actor=actor_of(request),
-            may_act_at=location_check(request, "counter"), code_secret=rt.settings.pickup_code_secret,
-        )  # fmt: skip
-        return done.view()
+        done = await pickup_counter.collect(
+            rt.db,
+            pickup_id,
+            data.code,
+            data.lines,
+            actor=actor_of(request),
+            may_act_at=location_check(request, "counter"),
+            code_secret=rt.settings.pickup_code_secret,
+        )
+        return pickup_view(done)

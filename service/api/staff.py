@@ -24,7 +24,7 @@ from service.api.params import IdPath
 from service.api.staff_page import login_page, pickups_page
 from service.domain.access import Principal
 from service.domain.errors import DomainError
-from service.usecases import counter
+from service.usecases import pickup_counter
 
 Req = Request[Any, Any, Any]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -70,7 +70,9 @@ class StaffPageController(Controller):
             return _html(login_page("this key may not act at any store"), 403)
         chosen = next((s for s in stores if s.location_id == location), stores[0])
         today = datetime.now(UTC).astimezone(ZoneInfo(chosen.timezone)).date()
-        found = await counter.pickups_of_day(runtime(state).db, chosen.location_id, today, None)
+        found = await pickup_counter.pickups_of_day(
+            runtime(state).db, chosen.location_id, today, None
+        )
         return _html(
             pickups_page(
                 chosen.name,
@@ -116,7 +118,7 @@ class StaffPageController(Controller):
             return Redirect("/staff", status_code=303)
         location = await self._location_of(state, pickup_id, principal)
         try:
-            await counter.mark_ready(
+            await pickup_counter.mark_ready(
                 runtime(state).db,
                 pickup_id,
                 actor=actor_of(request),
@@ -133,7 +135,7 @@ class StaffPageController(Controller):
             return Redirect("/staff", status_code=303)
         location = await self._location_of(state, pickup_id, principal)
         try:
-            await counter.collect(
+            await pickup_counter.collect(
                 runtime(state).db,
                 pickup_id,
                 data.get("code", ""),
@@ -148,7 +150,7 @@ class StaffPageController(Controller):
 
     async def _location_of(self, state: State, pickup_id: str, principal: Principal) -> str:
         try:
-            found = await counter.get_pickup(
+            found = await pickup_counter.get_pickup(
                 runtime(state).db, pickup_id, lambda lid: principal.require("counter", lid)
             )
         except DomainError:

@@ -10,19 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Literal
 
-from service.contracts.stock import (
-    Adjustment,
-    Movement,
-    Receipt,
-    Return,
-    Sale,
-    StockCount,
-    Transfer,
-    TransferReceipt,
-    WriteOff,
-)
 from service.domain.errors import InvalidInput, TransferExists
 
 BalanceKey = tuple[str, str]  # (location_id, sku): the order rows are locked in
@@ -78,6 +68,84 @@ class Delta:
         return (self.location_id, self.sku)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Movement:
+    """A physical stock event at one balance, as an integration reports it."""
+
+    sku: str
+    location_id: str
+    reference: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Receipt(_Movement):
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sale(_Movement):
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Return(_Movement):
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteOff(_Movement):
+    quantity: int
+    reason: str = "damaged"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Adjustment(_Movement):
+    quantity: int  # signed
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockCount(_Movement):
+    counted: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer(_Movement):
+    """Out of ``location_id`` now, incoming at ``to_location_id`` until received."""
+
+    quantity: int
+    to_location_id: str
+    transfer_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferReceipt(_Movement):
+    quantity: int
+    transfer_id: str
+
+
+Movement = Receipt | Sale | Return | WriteOff | Adjustment | StockCount | Transfer | TransferReceipt
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedMovement:
+    """A movement row as the ledger stored it."""
+
+    movement_id: int
+    location_id: str
+    sku: str
+    kind: str
+    on_hand_delta: int
+    reserved_delta: int
+    incoming_delta: int
+    reference: str | None
+    reason: str | None
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
 def available(on_hand: int, reserved: int, safety_stock: int) -> int:
     return max(0, on_hand - reserved - safety_stock)
 
@@ -120,27 +188,8 @@ def deltas_for(movement: Movement, current: Balance) -> list[Delta]:
             return [Delta(loc, sku, "adjustment", on_hand=q, reference=ref, reason=reason or None)]
         case StockCount(counted=counted):
             return [Delta(loc, sku, "count", on_hand=counted - current.on_hand, reference=ref)]
-        case Transfer(quantity=q, to_location_id=to, transfer_id=tid):
-            if to == loc:
-                raise InvalidInput("a transfer needs two locations", field="to_location_id")
-            return [
-                Delta(
-                    loc,
-                    sku,
-                    "transfer_out",
-                    on_hand=-q,
-                    reference=ref or tid,
-                    reason=f"transfer {tid}",
-                ),
-                Delta(
-                    to,
-                    sku,
-                    "transfer_in",
-                    incoming=q,
-                    reference=ref or tid,
-                    reason=f"transfer {tid}",
-                ),
-            ]
+        case Transfer():
+            return _transfer_deltas(movement)
         case TransferReceipt(quantity=q, transfer_id=tid):
             return [
                 Delta(
@@ -154,6 +203,32 @@ def deltas_for(movement: Movement, current: Balance) -> list[Delta]:
                 )
             ]
     raise AssertionError(f"unhandled movement {movement!r}")  # pragma: no cover
+
+
+def _transfer_deltas(transfer: Transfer) -> list[Delta]:
+    """Out of the source now, incoming at the destination until it is received."""
+    if transfer.to_location_id == transfer.location_id:
+        raise InvalidInput("a transfer needs two locations", field="to_location_id")
+    reference = transfer.reference or transfer.transfer_id
+    reason = f"transfer {transfer.transfer_id}"
+    return [
+        Delta(
+            transfer.location_id,
+            transfer.sku,
+            "transfer_out",
+            on_hand=-transfer.quantity,
+            reference=reference,
+            reason=reason,
+        ),
+        Delta(
+            transfer.to_location_id,
+            transfer.sku,
+            "transfer_in",
+            incoming=transfer.quantity,
+            reference=reference,
+            reason=reason,
+        ),
+    ]
 
 
 @dataclass(slots=True)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from service.contracts.pickups import Customer, LineSource, Pickup, PickupLine
-from service.contracts.reservations import ReservationLineIn
 from service.domain.ledger import Balance
+from service.domain.reservations import Line, SkuQuantity
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
@@ -28,12 +28,36 @@ MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = timedelta(minutes=15)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Customer:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
-class SourcedLine:
+class LineSource:
+    """Where a cart line would come from, and when it could be ready at the store; both
+    None when no source has the whole line."""
+
     sku: str
     quantity: int
-    source_location_id: str
-    ready_at: datetime
+    source_location_id: str | None
+    ready_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewPickup:
+    """What a booking asks for; ``fingerprint`` tells a repeat from a different request."""
+
+    pickup_id: str
+    location_id: str
+    slot_start: datetime
+    lines: tuple[Line, ...]
+    customer: Customer
+    channel: str
+    external_ref: str | None
+    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,30 +88,6 @@ class PickupState:
     created_at: datetime
     updated_at: datetime
     lines: tuple[PickupLineState, ...]
-
-    def view(self) -> Pickup:
-        return Pickup(
-            pickup_id=self.pickup_id,
-            location_id=self.location_id,
-            status=self.status,  # type: ignore[arg-type]
-            slot_start=self.slot_start,
-            slot_end=self.slot_end,
-            hold_until=self.hold_until,
-            customer=self.customer,
-            channel=self.channel,
-            external_ref=self.external_ref,
-            lines=[
-                PickupLine(
-                    sku=x.sku,
-                    quantity=x.quantity,
-                    source_location_id=x.source_location_id,
-                    collected=x.collected,
-                )
-                for x in self.lines
-            ],
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-        )
 
     @property
     def reservation_ids(self) -> list[str]:
@@ -127,7 +127,7 @@ def pending_transfers(state: PickupState) -> dict[str, list[PickupLineState]]:
 
 
 def source_lines(
-    lines: list[ReservationLineIn],
+    lines: Sequence[SkuQuantity],
     store_id: str,
     balances: dict[tuple[str, str], Balance],
     suppliers: list[tuple[str, int]],
@@ -141,38 +141,20 @@ def source_lines(
     for line in lines:
         store = balances.get((store_id, line.sku))
         if store is not None and store.available >= line.quantity:
-            answers.append(
-                LineSource(
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    source_location_id=store_id,
-                    ready_at=now + prep,
-                )
-            )
+            answers.append(LineSource(line.sku, line.quantity, store_id, now + prep))
             continue
         for warehouse_id, lead in sorted(suppliers, key=lambda s: (s[1], s[0])):
             stock = balances.get((warehouse_id, line.sku))
             if stock is not None and stock.available >= line.quantity:
                 ready = now + timedelta(minutes=lead) + prep
-                answers.append(
-                    LineSource(
-                        sku=line.sku,
-                        quantity=line.quantity,
-                        source_location_id=warehouse_id,
-                        ready_at=ready,
-                    )
-                )
+                answers.append(LineSource(line.sku, line.quantity, warehouse_id, ready))
                 break
         else:
-            answers.append(
-                LineSource(
-                    sku=line.sku, quantity=line.quantity, source_location_id=None, ready_at=None
-                )
-            )
+            answers.append(LineSource(line.sku, line.quantity, None, None))
     return answers
 
 
-def cart_ready_at(sources: list[LineSource]) -> datetime | None:
+def cart_ready_at(sources: Sequence[LineSource]) -> datetime | None:
     """When the whole cart can be ready, or None when a line cannot be had."""
     if any(s.ready_at is None for s in sources):
         return None
@@ -226,7 +208,7 @@ def after_wrong_code(state: PickupState, now: datetime) -> PickupState:
 
 
 def collected_quantities(
-    state: PickupState, handed_over: list[ReservationLineIn] | None
+    state: PickupState, handed_over: Sequence[SkuQuantity] | None
 ) -> dict[str, int]:
     """sku -> units handed over. Raises ValueError naming the field when a line is wrong."""
     booked = {x.sku: x.quantity for x in state.lines}

@@ -8,8 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from service.contracts.stock import BalanceView, RecordedMovement
-from service.domain.ledger import Balance, BalanceKey, Delta
+from service.domain.ledger import Balance, BalanceKey, Delta, RecordedMovement
 from service.storage.database import note_changes
 from service.storage.pool import Connection
 from service.storage.sql import Queries
@@ -26,18 +25,6 @@ def balance_from_row(row: asyncpg.Record) -> Balance:
         row["reserved"],
         row["incoming"],
         row["safety_stock"],
-    )
-
-
-def balance_view(balance: Balance) -> BalanceView:
-    return BalanceView(
-        sku=balance.sku,
-        location_id=balance.location_id,
-        on_hand=balance.on_hand,
-        reserved=balance.reserved,
-        incoming=balance.incoming,
-        safety_stock=balance.safety_stock,
-        available=balance.available,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from service.contracts.locations import Location, LocationIn, OpeningHours
+from service.domain.locations import Location, LocationDetails, OpeningHours
 from service.storage.database import note_changes
 from service.storage.pool import Connection
 from service.storage.sql import Queries
@@ -36,7 +36,7 @@ class LocationRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def upsert(self, location_id: str, data: LocationIn) -> tuple[Location, bool]:
+    async def upsert(self, location_id: str, data: LocationDetails) -> tuple[Location, bool]:
         """Create or replace; returns the stored location and whether it was created."""
         row = await self.conn.fetchrow(
             Q.upsert,

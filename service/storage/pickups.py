@@ -8,9 +8,8 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from service.contracts.pickups import Customer, PickupSettings, Supplier
-from service.domain.pickups import PickupLineState, PickupState
-from service.domain.slots import SlotRules
+from service.domain.pickup_slots import SlotRules
+from service.domain.pickups import Customer, PickupLineState, PickupState
 from service.storage.pool import Connection
 from service.storage.sql import Queries
 
@@ -70,10 +69,21 @@ class PickupRepository:
 
     async def insert(self, state: PickupState) -> None:
         await self.conn.execute(
-            Q.insert_pickup, state.location_id, state.pickup_id, state.status, state.slot_start,
-            state.slot_end, state.hold_until, state.customer, state.channel, state.external_ref,
-            state.fingerprint, state.code_nonce, state.code_hash, state.created_at,
-        )  # fmt: skip
+            Q.insert_pickup,
+            state.location_id,
+            state.pickup_id,
+            state.status,
+            state.slot_start,
+            state.slot_end,
+            state.hold_until,
+            state.customer,
+            state.channel,
+            state.external_ref,
+            state.fingerprint,
+            state.code_nonce,
+            state.code_hash,
+            state.created_at,
+        )
         lines = state.lines
         await self.conn.execute(
             Q.insert_lines,
@@ -87,21 +97,34 @@ class PickupRepository:
 
     async def update(self, state: PickupState) -> None:
         await self.conn.execute(
-            Q.update_pickup, state.location_id, state.pickup_id, state.status, state.slot_start,
-            state.slot_end, state.hold_until, state.failed_attempts, state.locked_until,
+            Q.update_pickup,
+            state.location_id,
+            state.pickup_id,
+            state.status,
+            state.slot_start,
+            state.slot_end,
+            state.hold_until,
+            state.failed_attempts,
+            state.locked_until,
             state.updated_at,
-        )  # fmt: skip
+        )
         if any(x.collected for x in state.lines):
             await self.conn.execute(
-                Q.update_collected, state.location_id, state.pickup_id,
-                [x.sku for x in state.lines], [x.collected for x in state.lines],
-            )  # fmt: skip
+                Q.update_collected,
+                state.location_id,
+                state.pickup_id,
+                [x.sku for x in state.lines],
+                [x.collected for x in state.lines],
+            )
 
     async def set_line_reservations(self, state: PickupState) -> None:
         await self.conn.execute(
-            Q.set_line_reservations, state.location_id, state.pickup_id,
-            [x.sku for x in state.lines], [x.reservation_id for x in state.lines],
-        )  # fmt: skip
+            Q.set_line_reservations,
+            state.location_id,
+            state.pickup_id,
+            [x.sku for x in state.lines],
+            [x.reservation_id for x in state.lines],
+        )
 
     async def list_for_location(
         self, location_id: str, start: datetime, end: datetime, status: str | None, limit: int
@@ -150,25 +173,24 @@ class PickupRepository:
             for r in await self.conn.fetch(Q.suppliers_of, store_id)
         ]
 
-    async def save_settings(self, location_id: str, settings: PickupSettings) -> None:
+    async def save_settings(
+        self, location_id: str, rules: SlotRules, suppliers: Sequence[tuple[str, int]]
+    ) -> None:
+        """A store's slot rules and its (warehouse_id, lead_time_minutes) suppliers."""
         await self.conn.execute(
-            Q.upsert_settings, location_id, settings.slot_minutes, settings.capacity_per_slot,
-            settings.prep_minutes, settings.horizon_days, settings.hold_hours,
-        )  # fmt: skip
+            Q.upsert_settings,
+            location_id,
+            rules.slot_minutes,
+            rules.capacity,
+            rules.prep_minutes,
+            rules.horizon_days,
+            rules.hold_hours,
+        )
         await self.conn.execute(Q.delete_suppliers, location_id)
-        if settings.suppliers:
+        if suppliers:
             await self.conn.execute(
-                Q.insert_suppliers, location_id,
-                [s.warehouse_id for s in settings.suppliers], [s.lead_time_minutes for s in settings.suppliers],
-            )  # fmt: skip
-
-
-def settings_view(rules: SlotRules, suppliers: list[tuple[str, int]]) -> PickupSettings:
-    return PickupSettings(
-        slot_minutes=rules.slot_minutes,
-        capacity_per_slot=rules.capacity,
-        prep_minutes=rules.prep_minutes,
-        horizon_days=rules.horizon_days,
-        hold_hours=rules.hold_hours,
-        suppliers=[Supplier(warehouse_id=w, lead_time_minutes=m) for w, m in suppliers],
-    )
+                Q.insert_suppliers,
+                location_id,
+                [warehouse_id for warehouse_id, _ in suppliers],
+                [minutes for _, minutes in suppliers],
+            )

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 
-from service.contracts.locations import Location
 from service.domain.ledger import Balance
+from service.domain.locations import Location
 from service.logging import get_logger
 from service.storage.change_feed import BALANCES_CHANNEL, LOCATIONS_CHANNEL, RESET, ChangeFeed
 from service.storage.database import Database

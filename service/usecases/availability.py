@@ -12,10 +12,10 @@ from service.contracts.availability import (
     NearbyStore,
     SkuAvailability,
 )
-from service.contracts.locations import Location
 from service.domain.errors import InvalidInput, LocationNotFound
 from service.domain.geo import distance_km
 from service.domain.ledger import Balance, status
+from service.domain.locations import Location
 from service.storage.read_model import ReadModel
 
 

@@ -22,13 +22,14 @@ from service.settings import Settings
 from service.storage.database import Database
 from service.storage.idempotency import fingerprint
 from service.storage.pool import Connection
-from service.usecases import pickup_changes, pickups
+from service.usecases import pickup_booking, pickup_changes
 from service.usecases.message_idempotency import (
     Applied,
     Delivery,
     MessageHandler,
     apply_once,
 )
+from service.usecases.pickup_views import pickup_view
 from service.usecases.reservation_engine import ReservationEngine
 from service.usecases.reservation_steps import Origin, Step
 from service.usecases.reservation_views import short_lines
@@ -114,14 +115,14 @@ class MessageCommands:
         secret = self.settings.pickup_code_secret
 
         async def apply(conn: Connection) -> Applied:
-            booking, created = await pickups.book(
+            booking, created = await pickup_booking.book(
                 conn, message, actor=f"amqp:{message.channel}", code_secret=secret
             )
             kind = OutcomeKind.CREATED if created else OutcomeKind.DONE
             return kind, _booked_reply(message, delivery, booking)
 
         async def replay(conn: Connection, _stored: object) -> bytes:
-            booking, _ = await pickups.book(conn, message, actor="amqp", code_secret=secret)
+            booking, _ = await pickup_booking.book(conn, message, actor="amqp", code_secret=secret)
             return _booked_reply(message, delivery, booking)
 
         handler = MessageHandler(
@@ -146,7 +147,7 @@ class MessageCommands:
                 event_id=new_id(),
                 occurred_at=datetime.now(UTC),
                 correlation_id=delivery.correlation_id,
-                pickup=state.view(),
+                pickup=pickup_view(state),
                 reason=message.reason,
             )
             return OutcomeKind.DONE, m.encoder.encode(answer)

@@ -1,6 +1,6 @@
 """Changes to a booked pickup: cancel, reschedule, and the no-show sweep.
 
-Locking story: as for booking (service/usecases/pickups.py): the pickup row, then
+Locking story: as for booking (service/usecases/pickup_booking.py): the pickup row, then
 slot capacity rows sorted by start, then reservations and balances through
 ``decide_in_transaction``.
 """
@@ -20,15 +20,17 @@ from service.domain.errors import (
     SlotOutOfRange,
     SlotUnavailable,
 )
+from service.domain.pickup_slots import Slot, SlotRules, bookable
 from service.domain.pickups import PickupState
-from service.domain.slots import SlotRules, bookable
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
 from service.storage.reservations import ReservationRepository
-from service.usecases.pickups import call_off_transfers, find_slot, pickup_event, pickup_store
+from service.usecases.pickup_slots import find_slot, pickup_store
+from service.usecases.pickup_transfers import call_off_transfers
+from service.usecases.pickup_views import pickup_event
 from service.usecases.reservation_engine import decide_in_transaction
 from service.usecases.reservation_steps import Cancel, Expire, Origin
 
@@ -124,26 +126,8 @@ async def reschedule_pickup(
         store = await pickup_store(conn, state.location_id)
         slot_rules = await repo.rules(store.location_id)
         slot = find_slot(store, slot_rules, new_start)
-        ready_at = (
-            at
-            if state.status == "ready"
-            else at + _lead(state, slot_rules, await repo.suppliers(store.location_id))
-        )
-        reason = bookable(slot, at, ready_at, slot_rules)
-        if reason == "slot_before_ready":
-            raise SlotUnavailable(
-                f"the cart can be ready at {ready_at.isoformat()} at the earliest",
-                field="slot_start",
-            )
-        if reason is not None:
-            raise SlotOutOfRange(reason.replace("_", " "), field="slot_start")
-        for start in sorted({state.slot_start, slot.starts_at}):
-            await repo.lock_slot(state.location_id, start)
-        booked = await repo.lock_slot(state.location_id, slot.starts_at)
-        if booked >= slot_rules.capacity:
-            raise SlotUnavailable("the slot is full; choose another", field="slot_start")
-        await repo.add_to_slot(state.location_id, state.slot_start, -1)
-        await repo.add_to_slot(state.location_id, slot.starts_at, 1)
+        await _check_ready_by(repo, state, slot, slot_rules, at)
+        await _move_place(repo, state, slot, slot_rules)
         moved = state.moved(
             state.status,
             at,
@@ -157,6 +141,40 @@ async def reschedule_pickup(
         return moved
 
     return await db.run(work)
+
+
+async def _check_ready_by(
+    repo: PickupRepository, state: PickupState, slot: Slot, slot_rules: SlotRules, at: datetime
+) -> None:
+    """Raises SlotUnavailable when the goods cannot be ready by ``slot``, SlotOutOfRange
+    when it cannot be booked at all now."""
+    ready_at = (
+        at
+        if state.status == "ready"
+        else at + _lead(state, slot_rules, await repo.suppliers(state.location_id))
+    )
+    reason = bookable(slot, at, ready_at, slot_rules)
+    if reason == "slot_before_ready":
+        raise SlotUnavailable(
+            f"the cart can be ready at {ready_at.isoformat()} at the earliest",
+            field="slot_start",
+        )
+    if reason is not None:
+        raise SlotOutOfRange(reason.replace("_", " "), field="slot_start")
+
+
+async def _move_place(
+    repo: PickupRepository, state: PickupState, slot: Slot, slot_rules: SlotRules
+) -> None:
+    """Free the pickup's place in its slot and take one in ``slot``; both capacity rows
+    are locked in start order first. Raises SlotUnavailable when ``slot`` is full."""
+    for start in sorted({state.slot_start, slot.starts_at}):
+        await repo.lock_slot(state.location_id, start)
+    booked = await repo.lock_slot(state.location_id, slot.starts_at)
+    if booked >= slot_rules.capacity:
+        raise SlotUnavailable("the slot is full; choose another", field="slot_start")
+    await repo.add_to_slot(state.location_id, state.slot_start, -1)
+    await repo.add_to_slot(state.location_id, slot.starts_at, 1)
 
 
 def _lead(state: PickupState, slot_rules: SlotRules, suppliers: list[tuple[str, int]]) -> timedelta:

@@ -25,19 +25,17 @@ from typing import Protocol
 
 import msgspec
 
+from service.contracts import stock as wire
 from service.contracts.messages import (
     StockShortage,
     encoder,
 )
 from service.contracts.stock import (
     BalanceView,
-    Movement,
     MovementPage,
     MovementsPosted,
     PostMovements,
     Shortage,
-    Transfer,
-    TransferReceipt,
 )
 from service.domain.errors import (
     BatchTooLarge,
@@ -50,14 +48,23 @@ from service.domain.errors import (
     UnknownLocation,
     UnknownTransfer,
 )
-from service.domain.ledger import Plan, check_batch, plan_movements, touched_keys
+from service.domain.ledger import (
+    Movement,
+    Plan,
+    Transfer,
+    TransferReceipt,
+    check_batch,
+    plan_movements,
+    touched_keys,
+)
 from service.ids import new_id
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.idempotency import IdempotencyRepository, fingerprint
-from service.storage.ledger import LedgerRepository, balance_view
+from service.storage.ledger import LedgerRepository
 from service.storage.outbox import OutboxRepository, OutgoingMessage, event
 from service.storage.pool import Connection
+from service.usecases.stock_views import balance_view, movement_of, recorded_view
 
 log = get_logger(__name__)
 MOVEMENTS_SCOPE = "stock.movements"
@@ -67,7 +74,7 @@ class MovementBatch(Protocol):
     """A batch as either edge decodes it: a PostMovements body or a stock.movements message."""
 
     @property
-    def movements(self) -> Sequence[Movement]: ...
+    def movements(self) -> Sequence[wire.Movement]: ...
 
 
 async def post_movements(
@@ -103,14 +110,15 @@ async def apply_movements(
     conn: Connection, command: MovementBatch, *, actor: str, idempotency_key: str
 ) -> MovementsPosted:
     """The body of ``post_movements``, inside the caller's transaction."""
-    check_batch(command.movements)
+    movements = [movement_of(m) for m in command.movements]
+    check_batch(movements)
     ledger = LedgerRepository(conn)
-    await _check_locations(ledger, command)
-    await _check_transfers(ledger, command)
-    balances = await ledger.lock_balances(k for m in command.movements for k in touched_keys(m))
-    plan = plan_movements(command.movements, balances)
+    await _check_locations(ledger, movements)
+    await _check_transfers(ledger, movements)
+    balances = await ledger.lock_balances(k for m in movements for k in touched_keys(m))
+    plan = plan_movements(movements, balances)
     now = datetime.now(UTC)
-    occurred = _occurred_at(command, plan, now)
+    occurred = _occurred_at(movements, plan, now)
     recorded = await ledger.write(
         plan.deltas, actor=actor, occurred_at=occurred, idempotency_key=idempotency_key
     )
@@ -118,15 +126,15 @@ async def apply_movements(
     await OutboxRepository(conn).add([shortage_event(s, now) for s in shortages])
     touched = sorted({d.key for d in plan.deltas})
     return MovementsPosted(
-        movements=recorded,
+        movements=[recorded_view(x) for x in recorded],
         balances=[balance_view(plan.balances[k]) for k in touched],
         shortages=shortages,
     )
 
 
-async def _check_locations(ledger: LedgerRepository, command: MovementBatch) -> None:
+async def _check_locations(ledger: LedgerRepository, movements: Sequence[Movement]) -> None:
     named: list[tuple[str, str]] = []
-    for i, m in enumerate(command.movements):
+    for i, m in enumerate(movements):
         named.append((f"movements[{i}].location_id", m.location_id))
         if isinstance(m, Transfer):
             named.append((f"movements[{i}].to_location_id", m.to_location_id))
@@ -138,10 +146,10 @@ async def _check_locations(ledger: LedgerRepository, command: MovementBatch) -> 
             raise InactiveLocation(f"location {location_id!r} is not active", field=field)
 
 
-async def _check_transfers(ledger: LedgerRepository, command: MovementBatch) -> None:
+async def _check_transfers(ledger: LedgerRepository, movements: Sequence[Movement]) -> None:
     """Create transfer lines for new transfers; check and book receipts against them.
     Transfers of click-and-collect bookings (``pickup:…``) move only with their pickup."""
-    for index, m in enumerate(command.movements):
+    for index, m in enumerate(movements):
         if isinstance(m, Transfer | TransferReceipt) and m.transfer_id.startswith("pickup:"):
             raise InvalidInput(
                 "this transfer belongs to a pickup; it is received when the store marks the pickup ready",
@@ -149,7 +157,7 @@ async def _check_transfers(ledger: LedgerRepository, command: MovementBatch) -> 
             )
     new = [
         (m.to_location_id, m.transfer_id, m.sku, m.location_id, m.quantity)
-        for m in command.movements
+        for m in movements
         if isinstance(m, Transfer)
     ]
     if new:
@@ -160,7 +168,7 @@ async def _check_transfers(ledger: LedgerRepository, command: MovementBatch) -> 
                     f"transfer {line[1]!r} already has a line for sku {line[2]!r}",
                     field=f"movements[{index}].transfer_id",
                 )
-    receipts = [(i, m) for i, m in enumerate(command.movements) if isinstance(m, TransferReceipt)]
+    receipts = [(i, m) for i, m in enumerate(movements) if isinstance(m, TransferReceipt)]
     if not receipts:
         return
     lines = await ledger.lock_transfer_lines(
@@ -185,10 +193,10 @@ async def _check_transfers(ledger: LedgerRepository, command: MovementBatch) -> 
     await ledger.receive_transfer_lines([(*k, q - lines[k][1]) for k, q in booked.items()])
 
 
-def _occurred_at(command: MovementBatch, plan: Plan, now: datetime) -> list[datetime]:
+def _occurred_at(movements: Sequence[Movement], plan: Plan, now: datetime) -> list[datetime]:
     """One timestamp per delta: the movement's own, or now (a transfer writes two deltas)."""
     stamps: list[datetime] = []
-    for m in command.movements:
+    for m in movements:
         stamps.extend([m.occurred_at or now] * (2 if isinstance(m, Transfer) else 1))
     assert len(stamps) == len(plan.deltas)
     return stamps
@@ -196,10 +204,14 @@ def _occurred_at(command: MovementBatch, plan: Plan, now: datetime) -> list[date
 
 def shortage_event(shortage: Shortage, now: datetime) -> OutgoingMessage:
     payload = StockShortage(
-        event_id=new_id(), occurred_at=now, sku=shortage.sku,
-        location_id=shortage.location_id, on_hand=shortage.on_hand, reserved=shortage.reserved,
+        event_id=new_id(),
+        occurred_at=now,
+        sku=shortage.sku,
+        location_id=shortage.location_id,
+        on_hand=shortage.on_hand,
+        reserved=shortage.reserved,
         short_by=shortage.short_by,
-    )  # fmt: skip
+    )
     return event("stock.shortage", encoder.encode(payload), payload.event_id)
 
 
@@ -238,7 +250,10 @@ async def movements_page(
         rows = await ledger.movements_page(location_id, sku, before=before, limit=limit + 1)
     next_cursor = encode_cursor(rows[limit - 1].movement_id) if len(rows) > limit else None
     return MovementPage(
-        sku=sku, location_id=location_id, movements=rows[:limit], next_cursor=next_cursor
+        sku=sku,
+        location_id=location_id,
+        movements=[recorded_view(x) for x in rows[:limit]],
+        next_cursor=next_cursor,
     )
 
 

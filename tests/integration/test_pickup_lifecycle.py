@@ -13,7 +13,7 @@ import pytest
 from service.runtime import Runtime
 from service.storage.database import Database
 from service.storage.pool import Pool
-from service.usecases import counter
+from service.usecases import pickup_counter
 from service.usecases.pickup_changes import mark_no_shows
 from tests.pickup_helpers import (
     Client,
@@ -185,10 +185,16 @@ async def test_the_right_code_is_accepted_again_once_the_lockout_is_over(
     for _ in range(5):
         await collect(client, "P1", "ZZZZ-ZZZZ" if code != "ZZZZ-ZZZZ" else "YYYY-YYYY")
     locked_until = (await pickup_row(pool, "P1"))["locked_until"]
-    done = await counter.collect(
-        db, "P1", code, None, actor="test", may_act_at=lambda _: None,
-        code_secret=runtime.settings.pickup_code_secret, now=locked_until + timedelta(seconds=1),
-    )  # fmt: skip
+    done = await pickup_counter.collect(
+        db,
+        "P1",
+        code,
+        None,
+        actor="test",
+        may_act_at=lambda _: None,
+        code_secret=runtime.settings.pickup_code_secret,
+        now=locked_until + timedelta(seconds=1),
+    )
     assert done.status == "collected"
     assert await on_hand_and_reserved(pool, "ST-A", "S1") == (3, 0)
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from service.contracts.stock import (
+from service.domain.errors import InvalidInput
+from service.domain.ledger import (
     Adjustment,
+    Balance,
+    Delta,
     Receipt,
     Return,
     Sale,
@@ -13,9 +16,11 @@ from service.contracts.stock import (
     Transfer,
     TransferReceipt,
     WriteOff,
+    available,
+    deltas_for,
+    plan_movements,
+    status,
 )
-from service.domain.errors import InvalidInput
-from service.domain.ledger import Balance, Delta, available, deltas_for, plan_movements, status
 
 EMPTY = Balance("ST-A", "S1")
 TEN = Balance("ST-A", "S1", on_hand=10)

@@ -8,19 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.contracts.pickups import Customer, LineSource
-from service.contracts.reservations import ReservationLineIn
 from service.domain import pickups as rules
 from service.domain.ledger import Balance
-from service.domain.pickups import PickupLineState, PickupState
+from service.domain.pickups import Customer, LineSource, PickupLineState, PickupState
+from service.domain.reservations import Line
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 PREP = timedelta(minutes=30)
 SECRET = "a-test-secret"
 
 
-def line(sku: str, quantity: int) -> ReservationLineIn:
-    return ReservationLineIn(sku=sku, quantity=quantity)
+def line(sku: str, quantity: int) -> Line:
+    return Line(sku, quantity)
 
 
 def stock(*balances: Balance) -> dict[tuple[str, str], Balance]:
@@ -117,12 +116,27 @@ def test_a_code_is_displayed_as_two_groups_of_four() -> None:
 def pickup(code: str, **changes: object) -> PickupState:
     nonce = rules.new_nonce()
     state = PickupState(
-        pickup_id="P1", location_id="ST", status="ready", slot_start=NOW, slot_end=NOW,
-        hold_until=NOW, customer=Customer(name="Kari"), channel="webshop", external_ref=None,
-        fingerprint="f", code_nonce=nonce, code_hash=rules.hash_code(code, nonce, SECRET),
-        failed_attempts=0, locked_until=None, created_at=NOW, updated_at=NOW,
-        lines=(PickupLineState("S1", 3, "ST", "pickup:P1"), PickupLineState("S2", 1, "ST", "pickup:P1")),
-    )  # fmt: skip
+        pickup_id="P1",
+        location_id="ST",
+        status="ready",
+        slot_start=NOW,
+        slot_end=NOW,
+        hold_until=NOW,
+        customer=Customer(name="Kari"),
+        channel="webshop",
+        external_ref=None,
+        fingerprint="f",
+        code_nonce=nonce,
+        code_hash=rules.hash_code(code, nonce, SECRET),
+        failed_attempts=0,
+        locked_until=None,
+        created_at=NOW,
+        updated_at=NOW,
+        lines=(
+            PickupLineState("S1", 3, "ST", "pickup:P1"),
+            PickupLineState("S2", 1, "ST", "pickup:P1"),
+        ),
+    )
     return replace(state, **changes)  # type: ignore[arg-type]
 
 
@@ -180,7 +194,7 @@ def test_collecting_some_lines_hands_over_those_units_and_nothing_of_the_rest() 
     [([line("S9", 1)], "lines[0].sku"), ([line("S1", 1), line("S2", 2)], "lines[1].quantity")],
 )
 def test_handing_over_a_sku_or_more_units_than_booked_is_refused_naming_the_line(
-    handed_over: list[ReservationLineIn], field: str
+    handed_over: list[Line], field: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(field)):
         rules.collected_quantities(pickup("ABCD2345"), handed_over)

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from service.contracts.locations import OpeningHours
-from service.domain.locations import WEEKDAYS
+from service.domain.locations import OpeningHours
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +51,7 @@ def _utc(local: datetime, zone: ZoneInfo) -> datetime | None:
 
 
 def is_open_on(hours: OpeningHours, day: date) -> bool:
-    return day not in hours.closed_dates and bool(getattr(hours, WEEKDAYS[day.weekday()]))
+    return day not in hours.closed_dates and bool(hours.on_weekday(day.weekday()))
 
 
 def slots_on(hours: OpeningHours, zone: ZoneInfo, day: date, slot_minutes: int) -> list[Slot]:
@@ -61,7 +60,7 @@ def slots_on(hours: OpeningHours, zone: ZoneInfo, day: date, slot_minutes: int) 
         return []
     found: list[Slot] = []
     step = timedelta(minutes=slot_minutes)
-    for interval in getattr(hours, WEEKDAYS[day.weekday()]):
+    for interval in hours.on_weekday(day.weekday()):
         start, end = _clock(day, interval.opens), _clock(day, interval.closes)
         while start + step <= end:
             starts_at = _utc(start, zone)

@@ -7,14 +7,13 @@ only at its own stores); it raises Forbidden.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from service.contracts.messages import PickupCollected, PickupReady
 from service.contracts.pickups import StoreReturn
-from service.contracts.reservations import ReservationLineIn
 from service.contracts.stock import MovementsPosted, PostMovements, Return, WriteOff
 from service.domain import pickups as rules
 from service.domain.errors import (
@@ -22,10 +21,11 @@ from service.domain.errors import (
     InvalidTransition,
     LocationNotFound,
     PickupLocked,
+    PickupNotFound,
     WrongPickupCode,
 )
 from service.domain.pickups import PickupState
-from service.domain.reservations import validate_lines
+from service.domain.reservations import Line, SkuQuantity, validate_lines
 from service.logging import get_logger
 from service.storage.database import Database
 from service.storage.ledger import LedgerRepository
@@ -34,10 +34,9 @@ from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
 from service.usecases.pickup_changes import lock_pickup
-from service.usecases.pickups import pickup_event
+from service.usecases.pickup_views import pickup_event
 from service.usecases.reservation_engine import decide_in_transaction
 from service.usecases.reservation_steps import Fulfil, Origin, Step, TransferIn
-from service.usecases.reservations import lines_of
 from service.usecases.stock import post_movements
 
 LocationCheck = Callable[[str], None]
@@ -63,8 +62,7 @@ async def pickups_of_day(
 
 
 async def get_pickup(db: Database, pickup_id: str, may_act_at: LocationCheck) -> PickupState:
-    from service.domain.errors import PickupNotFound
-
+    """Raises PickupNotFound, and whatever ``may_act_at(location_id)`` raises."""
     async with db.connection() as conn:
         state = await PickupRepository(conn).get(pickup_id)
     if state is None:
@@ -96,40 +94,7 @@ async def mark_ready(
             raise InvalidTransition(
                 f"pickup {pickup_id!r} is {state.status}; it cannot be made ready"
             )
-        store_rid = rules.store_reservation_id(pickup_id) + ":arrived"
-        moves: list[tuple[Step, Origin]] = [
-            (TransferIn(rid, store_rid, state.location_id), Origin(actor=actor))
-            for rid in sorted(
-                {x.reservation_id for x in state.lines if x.source_location_id != state.location_id}
-            )
-        ]
-        arriving = rules.pending_transfers(state)
-        ledger = LedgerRepository(conn)
-        keys = [(state.location_id, tid, x.sku) for tid, lines in arriving.items() for x in lines]
-        if keys:  # transfer lines before reservations and balances: the global lock order
-            await ledger.lock_transfer_lines(keys)
-        if moves:
-            for outcome in await decide_in_transaction(conn, moves, at):
-                if not outcome.ok:  # the warehouse reservation expired or was released
-                    raise InvalidTransition(
-                        f"the goods from the warehouse cannot be received: {outcome.detail}"
-                    )
-        lines = tuple(
-            x if x.source_location_id == state.location_id else replace(x, reservation_id=store_rid)
-            for x in state.lines
-        )
-        ready = replace(state.moved("ready", at), lines=lines)
-        await PickupRepository(conn).update(ready)
-        if keys:
-            await ledger.receive_transfer_lines(
-                [
-                    (state.location_id, tid, x.sku, x.quantity)
-                    for tid, lines in arriving.items()
-                    for x in lines
-                ]
-            )
-        if moves:
-            await PickupRepository(conn).set_line_reservations(ready)
+        ready = await _receive_at_store(conn, state, actor, at)
         await OutboxRepository(conn).add([pickup_event(PickupReady, ready, at)])
         log.info("pickup_ready", pickup_id=pickup_id, location_id=state.location_id)
         return ready
@@ -137,11 +102,51 @@ async def mark_ready(
     return await db.run(work)
 
 
+async def _receive_at_store(
+    conn: Connection, state: PickupState, actor: str, at: datetime
+) -> PickupState:
+    """The booked pickup, ready: the lines from warehouses are received at the store and
+    their reservations move there. Raises InvalidTransition when a warehouse reservation
+    expired or was released."""
+    store_rid = rules.store_reservation_id(state.pickup_id) + ":arrived"
+    moves: list[tuple[Step, Origin]] = [
+        (TransferIn(rid, store_rid, state.location_id), Origin(actor=actor))
+        for rid in sorted(
+            {x.reservation_id for x in state.lines if x.source_location_id != state.location_id}
+        )
+    ]
+    arriving = rules.pending_transfers(state)
+    ledger = LedgerRepository(conn)
+    keys = [(state.location_id, tid, x.sku) for tid, lines in arriving.items() for x in lines]
+    if keys:  # transfer lines before reservations and balances: the global lock order
+        await ledger.lock_transfer_lines(keys)
+    if moves:
+        for outcome in await decide_in_transaction(conn, moves, at):
+            if not outcome.ok:  # the warehouse reservation expired or was released
+                raise InvalidTransition(
+                    f"the goods from the warehouse cannot be received: {outcome.detail}"
+                )
+    lines = tuple(
+        x if x.source_location_id == state.location_id else replace(x, reservation_id=store_rid)
+        for x in state.lines
+    )
+    ready = replace(state.moved("ready", at), lines=lines)
+    await PickupRepository(conn).update(ready)
+    if keys:
+        received = [
+            (state.location_id, tid, x.sku, x.quantity) for tid, xs in arriving.items() for x in xs
+        ]
+        await ledger.receive_transfer_lines(received)
+    if moves:
+        await PickupRepository(conn).set_line_reservations(ready)
+    return ready
+
+
 async def collect(
     db: Database,
     pickup_id: str,
     code: str,
-    handed_over: list[ReservationLineIn] | None,
+    handed_over: Sequence[SkuQuantity] | None,
     *,
     actor: str,
     may_act_at: LocationCheck,
@@ -169,32 +174,42 @@ async def collect(
                 f"too many wrong codes; try again after {state.locked_until:%H:%M} UTC"
             )
         if not rules.code_matches(state, code, code_secret):
-            wrong = rules.after_wrong_code(state, at)
-            await PickupRepository(conn).update(wrong)
-            log.warning(
-                "pickup_wrong_code", pickup_id=pickup_id, location_id=state.location_id,
-                locked=wrong.locked_until is not None and wrong.locked_until > at,
-            )  # fmt: skip
-            return wrong, False  # the count is committed; the error is raised below
+            return await _count_wrong_code(conn, state, at), False
         return await _hand_over(conn, state, handed_over, actor, at), True
 
     result, code_accepted = await db.run(work)
-    if not code_accepted and result.status == "collected":
-        raise WrongPickupCode("wrong code", field="code")
     if not code_accepted:
-        if result.failed_attempts == 0:  # this wrong code was the one that locked it
-            raise PickupLocked("wrong code; the pickup is now locked for 15 minutes")
-        left = rules.MAX_FAILED_ATTEMPTS - result.failed_attempts
-        raise WrongPickupCode(
-            f"wrong code; {left} tries left before the pickup locks", field="code"
-        )
+        _refuse_wrong_code(result)
     return result
+
+
+async def _count_wrong_code(conn: Connection, state: PickupState, at: datetime) -> PickupState:
+    """The count is committed with the transaction; the caller raises afterwards."""
+    wrong = rules.after_wrong_code(state, at)
+    await PickupRepository(conn).update(wrong)
+    log.warning(
+        "pickup_wrong_code",
+        pickup_id=state.pickup_id,
+        location_id=state.location_id,
+        locked=wrong.locked_until is not None and wrong.locked_until > at,
+    )
+    return wrong
+
+
+def _refuse_wrong_code(state: PickupState) -> None:
+    """Raises WrongPickupCode, or PickupLocked when this wrong code locked the pickup."""
+    if state.status == "collected":
+        raise WrongPickupCode("wrong code", field="code")
+    if state.failed_attempts == 0:  # this wrong code was the one that locked it
+        raise PickupLocked("wrong code; the pickup is now locked for 15 minutes")
+    left = rules.MAX_FAILED_ATTEMPTS - state.failed_attempts
+    raise WrongPickupCode(f"wrong code; {left} tries left before the pickup locks", field="code")
 
 
 async def _hand_over(
     conn: Connection,
     state: PickupState,
-    handed_over: list[ReservationLineIn] | None,
+    handed_over: Sequence[SkuQuantity] | None,
     actor: str,
     at: datetime,
 ) -> PickupState:
@@ -206,13 +221,11 @@ async def _hand_over(
         raise InvalidInput(
             "a line names a sku or a quantity that was not booked", field=str(exc)
         ) from None
-    by_reservation: dict[str, list[ReservationLineIn]] = {}
+    by_reservation: dict[str, list[Line]] = {}
     for line in state.lines:
-        by_reservation.setdefault(line.reservation_id, []).append(
-            ReservationLineIn(sku=line.sku, quantity=taken[line.sku])
-        )
+        by_reservation.setdefault(line.reservation_id, []).append(Line(line.sku, taken[line.sku]))
     steps: list[tuple[Step, Origin]] = [
-        (Fulfil(rid, lines_of([x for x in lines if x.quantity > 0])), Origin(actor=actor))
+        (Fulfil(rid, tuple(x for x in lines if x.quantity > 0)), Origin(actor=actor))
         for rid, lines in sorted(by_reservation.items())
     ]
     outcomes = await decide_in_transaction(conn, steps, at)
@@ -256,6 +269,9 @@ async def record_return(
             )
         )
     return await post_movements(
-        db, PostMovements(movements=list(movements), actor=actor), idempotency_key=f"return:{location_id}:{idempotency_key}",
-        actor=actor, max_batch=max_batch,
-    )  # fmt: skip
+        db,
+        PostMovements(movements=list(movements), actor=actor),
+        idempotency_key=f"return:{location_id}:{idempotency_key}",
+        actor=actor,
+        max_batch=max_batch,
+    )

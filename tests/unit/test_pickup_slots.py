@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from service.contracts.locations import OpeningHours, OpeningInterval
-from service.domain.slots import (
+from service.domain.locations import OpeningHours, OpeningInterval
+from service.domain.pickup_slots import (
     Slot,
     SlotRules,
     bookable,
@@ -22,8 +22,8 @@ EVERY_DAY = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 
 
 def open_every_day(*intervals: tuple[str, str], closed: list[date] | None = None) -> OpeningHours:
-    hours = [OpeningInterval(opens, closes) for opens, closes in intervals]
-    return OpeningHours(**{day: list(hours) for day in EVERY_DAY}, closed_dates=closed or [])
+    hours = tuple(OpeningInterval(opens, closes) for opens, closes in intervals)
+    return OpeningHours(**dict.fromkeys(EVERY_DAY, hours), closed_dates=tuple(closed or ()))
 
 
 def local_starts(slots: list[Slot], zone: ZoneInfo = OSLO) -> list[str]:
@@ -61,7 +61,7 @@ def test_closing_at_24_00_makes_the_last_slot_end_at_the_next_midnight() -> None
 
 
 def test_a_weekday_without_intervals_is_closed_and_has_no_slots() -> None:
-    hours = OpeningHours(tuesday=[OpeningInterval("09:00", "17:00")])
+    hours = OpeningHours(tuesday=(OpeningInterval("09:00", "17:00"),))
     assert not is_open_on(hours, MONDAY)
     assert slots_on(hours, OSLO, MONDAY, 30) == []
     assert is_open_on(hours, MONDAY + timedelta(days=1))
@@ -77,9 +77,9 @@ def test_a_closed_date_has_no_slots_although_its_weekday_is_open() -> None:
 
 def test_slots_between_two_days_skip_closed_days_and_stay_in_time_order() -> None:
     hours = OpeningHours(
-        monday=[OpeningInterval("09:00", "10:00")],
-        wednesday=[OpeningInterval("09:00", "10:00")],
-        closed_dates=[MONDAY + timedelta(days=7)],
+        monday=(OpeningInterval("09:00", "10:00"),),
+        wednesday=(OpeningInterval("09:00", "10:00"),),
+        closed_dates=(MONDAY + timedelta(days=7),),
     )
     slots = slots_between(hours, "Europe/Oslo", MONDAY, MONDAY + timedelta(days=8), 60)
     days = [s.starts_at.astimezone(OSLO).date() for s in slots]
