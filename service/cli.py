@@ -92,33 +92,10 @@ def _run(work: Awaitable[int]) -> int:
         return 1
 
 
-async def _preflight(settings: Settings) -> int:
-    """Fail fast, in one line, when what ``serve`` needs is not there."""
-    import aio_pika
-
-    conn = await connect(settings.database_url)
-    try:
-        pending = await migrations.pending(conn)
-    finally:
-        await conn.close()
-    if pending:
-        print(
-            f"inventory: migrations not applied: {', '.join(pending)} (run inventory migrate)",
-            file=sys.stderr,
-        )
-        return 1
-    if settings.run_workers_in_process:
-        broker = await aio_pika.connect(settings.amqp_url, timeout=10)
-        await broker.close()
-    return 0
-
-
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
-    if _run(_preflight(settings)):
-        return 1
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"inventory: serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
@@ -158,12 +135,19 @@ async def _worker(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    starting = asyncio.create_task(worker.start())  # waits while the broker is down
+    stop = asyncio.create_task(stopping.wait())
     try:
-        await worker.start()
-        freeze_heap()  # what start-up built lives as long as the process
-        print("inventory: worker running (consumer, outbox relay, expiry sweeper); Ctrl-C stops")
-        await stopping.wait()
+        await asyncio.wait({starting, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()
+            freeze_heap()  # what start-up built lives as long as the process
+            print("inventory: worker running (consumer, outbox relay, sweepers); Ctrl-C stops")
+            await stop
     finally:
+        for task in (starting, stop):
+            task.cancel()
+        await asyncio.gather(starting, stop, return_exceptions=True)
         await worker.stop()
         await runtime.stop()
     return 0

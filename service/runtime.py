@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import asyncpg
 
 from service.logging import get_logger
 from service.settings import Settings
@@ -26,8 +29,9 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-async def _warm(read_model: ReadModel) -> int:
-    """Warm the availability cache, then freeze the heap."""
+async def _warm(read_model: ReadModel, feed: ChangeFeed) -> int:
+    """Warm the availability cache once the database answers, then freeze the heap."""
+    await feed.connected.wait()
     loaded = await read_model.balances.warm()
     freeze_heap()
     log.info("availability_cache_warm", skus=loaded)
@@ -45,15 +49,18 @@ class Runtime:
     keys: KeyCache
     outbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
     warming: asyncio.Task[int] | None = None
+    # Readiness of parts started beside the runtime (the worker's broker connection):
+    # name -> a function answering "ok" or what is wrong.
+    checks: dict[str, Callable[[], str]] = field(default_factory=dict)
 
     @classmethod
     async def start(cls, settings: Settings, *, serves_reads: bool = True) -> Runtime:
-        """Connect and start. ``serves_reads=False`` (``inventory worker``): the
+        """Start, whether or not the database answers yet: what needs it connects when
+        it is back (the pool on first use, the change feed in the background), and
+        readiness says so meanwhile. ``serves_reads=False`` (``inventory worker``): the
         availability cache is not warmed, as nothing reads it there; loading two
         million balances would only compete with the consumer for CPU."""
-        pool = await create_pool(
-            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-        )
+        pool = await _pool(settings)
         db = Database(pool)
         feed = ChangeFeed(settings.database_url)
         read_model = ReadModel(db, feed, settings.availability_cache_skus)
@@ -64,11 +71,14 @@ class Runtime:
         feed.on_reset(lambda: keys.forget("*"))
         runtime = cls(settings, pool, db, feed, read_model, engine, keys)
         feed.subscribe(OUTBOX_CHANNEL, lambda _payload: runtime.outbox_signal.set())
-        await feed.start()
-        await read_model.start()
+        feed.start()
+        await _first_listen(feed, read_model, settings.db_connect_timeout_s)
         if settings.availability_cache_warm and serves_reads:
-            runtime.warming = asyncio.create_task(_warm(read_model), name="cache-warm")
+            runtime.warming = asyncio.create_task(_warm(read_model, feed), name="cache-warm")
         return runtime
+
+    def listening(self) -> str:
+        return "ok" if self.feed.connected.is_set() else "waiting for the database"
 
     @property
     def warm(self) -> bool:
@@ -82,3 +92,29 @@ class Runtime:
         await self.engine.stop()
         await self.feed.stop()
         await self.pool.close()
+
+
+async def _pool(settings: Settings) -> Pool:
+    """The pool, with its minimum of connections; with none when the database does not
+    answer yet (it connects on first use then)."""
+    timeouts = {
+        "connect_timeout_s": settings.db_connect_timeout_s,
+        "statement_timeout_s": settings.db_statement_timeout_s,
+    }
+    url, largest = settings.database_url, settings.db_pool_max
+    try:
+        return await create_pool(url, min_size=settings.db_pool_min, max_size=largest, **timeouts)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        log.warning("database_unavailable_at_start", error=type(exc).__name__, waiting=True)
+        return await create_pool(url, min_size=0, max_size=largest, **timeouts)
+
+
+async def _first_listen(feed: ChangeFeed, read_model: ReadModel, within_s: float) -> None:
+    """Give the change feed a moment to listen and load the locations; when the database
+    does not answer, go on without them (the feed loads them once it listens)."""
+    try:
+        async with asyncio.timeout(within_s):
+            await feed.connected.wait()
+            await read_model.start()
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        log.warning("started_without_database", error=type(exc).__name__)

@@ -4,6 +4,7 @@ server's entry point (``service.server:app_from_env``, a factory)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,10 +25,16 @@ def app_from_env() -> Litestar:
 
 @asynccontextmanager
 async def worker(runtime: Runtime) -> AsyncIterator[None]:
-    """The worker, for as long as the app serves (stopped gracefully before the runtime)."""
+    """The worker, for as long as the app serves (stopped gracefully before the runtime).
+    It starts in the background: the app serves, and reports not ready, while the
+    broker does not answer yet."""
     running = Worker(runtime)
-    await running.start()
+    runtime.checks["broker"] = running.broker_state
+    starting = asyncio.create_task(running.start(), name="worker-start")
     try:
         yield
     finally:
+        if not starting.done():
+            starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
         await running.stop()

@@ -23,10 +23,14 @@ def live() -> Health:
 
 @get("/health/ready", tags=["health"], responses={})
 async def ready(state: State) -> Response[Health]:
-    """The database answers and every migration is applied (503 otherwise)."""
+    """The database answers, every migration is applied, the change feed listens, the
+    availability cache is warm and, where the worker runs in this process, the broker is
+    connected (503 otherwise, naming what is not)."""
     rt = runtime(state)
-    checks = await readiness(rt.db)
+    checks = await readiness(rt.db, rt.settings.readiness_timeout_s)
+    checks["change_feed"] = rt.listening()
     checks["availability_cache"] = "ok" if rt.warm else "warming"
+    checks.update({name: check() for name, check in rt.checks.items()})
     healthy = all(v == "ok" for v in checks.values()) and "migrations" in checks
     status = 200 if healthy else 503
     return Response(Health("ok" if healthy else "unavailable", checks), status_code=status)

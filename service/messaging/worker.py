@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
+from aiormq.exceptions import AMQPError
 
 from service.logging import get_logger
 from service.messaging.consumer import CommandConsumer
@@ -33,9 +34,17 @@ class Worker:
         self._relaying: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []  # the sweepers and the announcer
 
+    def broker_state(self) -> str:
+        """Readiness of the worker's broker connection: "ok" or what is wrong."""
+        if self.connection is None:
+            return "waiting for the broker"
+        return "ok" if not self.connection.is_closed else "reconnecting"
+
     async def start(self) -> None:
+        """Connect (waiting, with backoff, while the broker does not answer), declare the
+        topology, then consume, relay and sweep."""
         rt, settings = self.runtime, self.runtime.settings
-        self.connection = await aio_pika.connect_robust(settings.amqp_url)
+        self.connection = await _connect(settings.amqp_url)
         consume_channel = await self.connection.channel(publisher_confirms=True)
         await consume_channel.set_qos(prefetch_count=settings.consumer_prefetch)
         topology = await declare(consume_channel)
@@ -102,6 +111,25 @@ class Worker:
         if self.connection is not None:
             await self.connection.close()
         log.info("worker_stopped")
+
+
+async def _connect(url: str) -> AbstractRobustConnection:
+    """The robust connection, once the broker answers; one log line when it does not,
+    one when it does again."""
+    pause, failures = 0.5, 0
+    while True:
+        try:
+            connection = await aio_pika.connect_robust(url, timeout=10)
+        except (OSError, TimeoutError, AMQPError) as exc:
+            if failures == 0:
+                log.warning("broker_unavailable", error=type(exc).__name__, waiting=True)
+            failures += 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
+            continue
+        if failures:
+            log.info("broker_connected", after_attempts=failures + 1)
+        return connection
 
 
 async def every(

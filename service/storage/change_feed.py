@@ -47,9 +47,9 @@ class ChangeFeed:
     def on_reset(self, handler: Callable[[], None]) -> None:
         self._resets.append(handler)
 
-    async def start(self) -> None:
+    def start(self) -> None:
+        """Listen, in the background, from now on (``connected`` tells when)."""
         self._task = asyncio.create_task(self._run(), name="change-feed")
-        await asyncio.wait_for(self.connected.wait(), timeout=10)
 
     async def stop(self) -> None:
         if self._task:
@@ -57,13 +57,15 @@ class ChangeFeed:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        delay = 0.1
+        delay, failures = 0.1, 0
         while True:
             lost = asyncio.Event()
             try:
                 conn = await connect(self.dsn, within_s=CONNECT_TIMEOUT_S)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("change_feed_connect_failed", error=str(exc))
+            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+                if failures == 0:  # one line per outage, not one per attempt
+                    log.warning("change_feed_connect_failed", error=str(exc) or type(exc).__name__)
+                failures += 1
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -73,7 +75,7 @@ class ChangeFeed:
                     await conn.add_listener(channel, self._dispatch)
                 self._reset()  # whatever happened while we were not listening
                 self.connected.set()
-                delay = 0.1
+                delay, failures = 0.1, 0
                 log.info("change_feed_listening", channels=sorted(self._handlers))
                 await self._watch(conn, lost)
                 log.warning("change_feed_lost")

@@ -86,7 +86,8 @@ async def test_a_change_feed_whose_connection_goes_silent_resets_the_caches_and_
     resets: list[float] = []
     feed.on_reset(lambda: resets.append(asyncio.get_running_loop().time()))
     feed.subscribe(BALANCES_CHANNEL, lambda _payload: None)
-    await feed.start()
+    feed.start()
+    await asyncio.wait_for(feed.connected.wait(), timeout=15)
     try:
         resets.clear()
         proxy.stalled = True
