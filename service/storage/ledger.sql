@@ -93,7 +93,7 @@ RETURNING b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
              (SELECT l.default_safety_stock FROM locations l WHERE l.location_id = b.location_id))
         AS safety_stock;
 
--- name: notify_balances_changed
+-- name: notify_changed
 SELECT pg_notify('inventory_balances', $1);
 
 -- name: ledger_mismatches

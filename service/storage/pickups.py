@@ -57,23 +57,32 @@ class PickupRepository:
         await self.conn.execute(Q.lock_new_id, pickup_id)
 
     async def lock(self, pickup_id: str) -> PickupState | None:
-        row = await self.conn.fetchrow(Q.lock_pickup, pickup_id)
+        row = await self.conn.fetchrow(Q.lock, pickup_id)
         return None if row is None else await self._with_lines(row)
 
     async def get(self, pickup_id: str) -> PickupState | None:
-        row = await self.conn.fetchrow(Q.get_pickup, pickup_id)
+        row = await self.conn.fetchrow(Q.get, pickup_id)
         return None if row is None else await self._with_lines(row)
 
     async def _with_lines(self, row: asyncpg.Record) -> PickupState:
-        lines = await self.conn.fetch(Q.lines_of, row["location_id"], row["pickup_id"])
-        return _pickup(row, [_line(x) for x in lines])
+        return _pickup(row, await self.lines_of(row["location_id"], row["pickup_id"]))
+
+    async def lines_of(self, location_id: str, pickup_id: str) -> list[PickupLineState]:
+        return [_line(x) for x in await self.conn.fetch(Q.lines_of, location_id, pickup_id)]
 
     async def insert(self, state: PickupState) -> None:
+        """The pickup's row and its lines."""
+        await self.insert_pickup(state)
+        await self.insert_lines(state)
+
+    async def insert_pickup(self, state: PickupState) -> None:
         await self.conn.execute(
             Q.insert_pickup, state.location_id, state.pickup_id, state.status, state.slot_start,
             state.slot_end, state.hold_until, state.customer, state.channel, state.external_ref,
             state.fingerprint, state.code_nonce, state.code_hash, state.created_at,
         )  # fmt: skip
+
+    async def insert_lines(self, state: PickupState) -> None:
         lines = state.lines
         await self.conn.execute(
             Q.insert_lines,
@@ -86,16 +95,23 @@ class PickupRepository:
         )
 
     async def update(self, state: PickupState) -> None:
+        """The pickup's row, and its lines' collected units once any are collected."""
+        await self.update_pickup(state)
+        if any(x.collected for x in state.lines):
+            await self.update_collected(state)
+
+    async def update_pickup(self, state: PickupState) -> None:
         await self.conn.execute(
             Q.update_pickup, state.location_id, state.pickup_id, state.status, state.slot_start,
             state.slot_end, state.hold_until, state.failed_attempts, state.locked_until,
             state.updated_at,
         )  # fmt: skip
-        if any(x.collected for x in state.lines):
-            await self.conn.execute(
-                Q.update_collected, state.location_id, state.pickup_id,
-                [x.sku for x in state.lines], [x.collected for x in state.lines],
-            )  # fmt: skip
+
+    async def update_collected(self, state: PickupState) -> None:
+        await self.conn.execute(
+            Q.update_collected, state.location_id, state.pickup_id,
+            [x.sku for x in state.lines], [x.collected for x in state.lines],
+        )  # fmt: skip
 
     async def set_line_reservations(self, state: PickupState) -> None:
         await self.conn.execute(
@@ -109,11 +125,16 @@ class PickupRepository:
         rows = await self.conn.fetch(Q.list_for_location, location_id, start, end, status, limit)
         if not rows:
             return []
-        ids = [r["pickup_id"] for r in rows]
-        lines: dict[str, list[PickupLineState]] = {pid: [] for pid in ids}
-        for x in await self.conn.fetch(Q.lines_of_many, location_id, ids):
-            lines[x["pickup_id"]].append(_line(x))
+        lines = await self.lines_of_many(location_id, [r["pickup_id"] for r in rows])
         return [_pickup(r, lines[r["pickup_id"]]) for r in rows]
+
+    async def lines_of_many(
+        self, location_id: str, pickup_ids: list[str]
+    ) -> dict[str, list[PickupLineState]]:
+        lines: dict[str, list[PickupLineState]] = {pid: [] for pid in pickup_ids}
+        for x in await self.conn.fetch(Q.lines_of_many, location_id, pickup_ids):
+            lines[x["pickup_id"]].append(_line(x))
+        return lines
 
     async def due_no_show(self, now: datetime, limit: int) -> list[str]:
         return [r["pickup_id"] for r in await self.conn.fetch(Q.due_no_show, now, limit)]
@@ -133,7 +154,7 @@ class PickupRepository:
         return {r["slot_start"]: r["booked"] for r in rows}
 
     async def rules(self, location_id: str) -> SlotRules:
-        row = await self.conn.fetchrow(Q.get_settings, location_id)
+        row = await self.conn.fetchrow(Q.rules, location_id)
         if row is None:
             return SlotRules()
         return SlotRules(
@@ -147,20 +168,32 @@ class PickupRepository:
     async def suppliers(self, store_id: str) -> list[tuple[str, int]]:
         return [
             (r["warehouse_id"], r["lead_time_minutes"])
-            for r in await self.conn.fetch(Q.suppliers_of, store_id)
+            for r in await self.conn.fetch(Q.suppliers, store_id)
         ]
 
     async def save_settings(self, location_id: str, settings: PickupSettings) -> None:
+        """The store's slot settings, and its suppliers in place of the old ones."""
+        await self.upsert_settings(location_id, settings)
+        await self.delete_suppliers(location_id)
+        if settings.suppliers:
+            await self.insert_suppliers(location_id, settings.suppliers)
+
+    async def upsert_settings(self, location_id: str, settings: PickupSettings) -> None:
         await self.conn.execute(
             Q.upsert_settings, location_id, settings.slot_minutes, settings.capacity_per_slot,
             settings.prep_minutes, settings.horizon_days, settings.hold_hours,
         )  # fmt: skip
-        await self.conn.execute(Q.delete_suppliers, location_id)
-        if settings.suppliers:
-            await self.conn.execute(
-                Q.insert_suppliers, location_id,
-                [s.warehouse_id for s in settings.suppliers], [s.lead_time_minutes for s in settings.suppliers],
-            )  # fmt: skip
+
+    async def delete_suppliers(self, store_id: str) -> None:
+        await self.conn.execute(Q.delete_suppliers, store_id)
+
+    async def insert_suppliers(self, store_id: str, suppliers: Sequence[Supplier]) -> None:
+        await self.conn.execute(
+            Q.insert_suppliers,
+            store_id,
+            [s.warehouse_id for s in suppliers],
+            [s.lead_time_minutes for s in suppliers],
+        )
 
 
 def settings_view(rules: SlotRules, suppliers: list[tuple[str, int]]) -> PickupSettings:
