@@ -60,17 +60,18 @@ class ReservationBatchRepository:
         self, reservation_ids: Sequence[str], balance_keys: Sequence[BalanceKey]
     ) -> tuple[list[str], dict[BalanceKey, Balance], dict[str, bool]]:
         """Lock, in one statement and in the global order, the existing reservations of
-        ``reservation_ids`` and the existing balances of ``balance_keys``. Returns the
-        locked reservation ids, the balances, and location_id -> active for them."""
+        ``reservation_ids`` and the existing balances of ``balance_keys`` (as
+        ``LedgerRepository.lock_existing_balances`` does). Returns the locked reservation
+        ids, the balances, and location_id -> active for them."""
         keys = sorted(set(balance_keys))
         rows = await self.conn.fetch(
             Q.lock_for_creates,
-            sorted(set(reservation_ids)),
             [k[0] for k in keys],
             [k[1] for k in keys],
+            sorted(set(reservation_ids)),
         )
-        locked = [r["reservation_id"] for r in rows if r["sku"] is None]
-        found = [r for r in rows if r["sku"] is not None]
+        locked = [r["reservation_id"] for r in rows if r["reservation_id"] is not None]
+        found = [r for r in rows if r["reservation_id"] is None]
         balances = {(r["location_id"], r["sku"]): balance_from_row(r) for r in found}
         active = {r["location_id"]: r["active"] for r in found}
         return locked, balances, active

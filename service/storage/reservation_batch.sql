@@ -63,30 +63,22 @@ SELECT
 
 -- name: lock_for_creates
 -- What a flush of creates alone must lock, in one round trip instead of two: the
--- reservation rows that already carry one of the ids (a create sent again), then the
--- balances, with their location's active flag. Each part takes its rows in the global
--- order, and the Append runs its parts one after the other (locked_reservations
--- first), so reservations are locked before balances, as by every other writer.
--- locked_balances is ledger.sql's lock_existing_balances: change both together.
+-- reservation rows that already carry one of the ids $3 (a create sent again), then the
+-- balances $1, $2 exactly as ledger.sql's lock_existing_balances locks them (included
+-- below). Each part takes its rows in the global order, and the Append runs its parts
+-- one after the other (locked_reservations first), so reservations are locked before
+-- balances, as by every other writer.
 WITH locked_reservations AS (
     SELECT location_id, reservation_id FROM reservations
-    WHERE reservation_id = ANY($1::text[])
+    WHERE reservation_id = ANY($3::text[])
     ORDER BY location_id, reservation_id
     FOR UPDATE
 ), locked_balances AS (
-    SELECT b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
-        coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock, l.active
-    FROM balances b
-    JOIN locations l USING (location_id)
-    JOIN unnest($2::text[], $3::text[]) AS k (location_id, sku)
-      ON b.location_id = k.location_id AND b.sku = k.sku
-    ORDER BY b.location_id, b.sku
-    FOR UPDATE OF b
+    -- include: ledger.sql lock_existing_balances
 )
-SELECT location_id, reservation_id, NULL AS sku, NULL::bigint AS on_hand,
+SELECT reservation_id, location_id, NULL AS sku, NULL::bigint AS on_hand,
     NULL::bigint AS reserved, NULL::bigint AS incoming, NULL::bigint AS safety_stock,
     NULL::boolean AS active
 FROM locked_reservations
 UNION ALL
-SELECT location_id, NULL, sku, on_hand, reserved, incoming, safety_stock, active
-FROM locked_balances;
+SELECT NULL, * FROM locked_balances;

@@ -136,3 +136,9 @@ def test_no_query_name_is_defined_twice_and_every_file_loads(sql_file: str) -> N
     names = _defined(sql_file)
     assert len(names) == len(set(names))
     assert sorted(load_queries(sql_file)) == sorted(names)
+
+
+def test_a_flush_of_creates_locks_balances_with_the_ledgers_own_statement() -> None:
+    balance_lock = load_queries("ledger.sql")["lock_existing_balances"].rstrip(";")
+    assert balance_lock in load_queries("reservation_batch.sql")["lock_for_creates"]
+    assert "-- include:" not in load_queries("reservation_batch.sql")["lock_for_creates"]
