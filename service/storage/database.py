@@ -79,7 +79,11 @@ class Database:
             try:
                 async with self.transaction() as conn:
                     result = await work(conn)
-            except (asyncpg.DataError, asyncpg.CheckViolationError) as exc:
+            except (
+                asyncpg.DataError,
+                asyncpg.CheckViolationError,
+                asyncpg.ForeignKeyViolationError,
+            ) as exc:
                 raise translate(exc) or exc from exc
             except TRANSIENT_ERRORS as exc:
                 if attempt == self.attempts:
