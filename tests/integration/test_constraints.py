@@ -1,4 +1,5 @@
-"""Constraint violations by name: a client's broken rule becomes a domain error.
+"""Constraint violations by name: a client's broken rule becomes a domain error, a race to
+insert the same new id is retried, anything else is raised at once.
 
 The names in service/storage/constraints.py are checked against the schema that
 migrations/ builds, so a renamed or dropped constraint cannot silently stop mapping.
@@ -6,21 +7,28 @@ migrations/ builds, so a renamed or dropped constraint cannot silently stop mapp
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import asyncpg
+import httpx
 import pytest
 
+from service.contracts.pickups import PickupSettings, Supplier
 from service.domain.errors import InvalidInput
+from service.domain.reservations import Outcome
 from service.storage import constraints
-from service.storage.database import Database
+from service.storage.database import RACES, Database
 from service.storage.errors import CLIENT_RULES
+from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection, Pool
+from service.usecases.reservation_engine import decide_in_transaction
+from tests.integration.test_pickup_capacity import until_waiting_on_locks
+from tests.integration.test_reservation_batch_write import WEBSHOP, create
+from tests.pickup_helpers import assert_problem, given_store, given_warehouse
 
 T = TypeVar("T")
-
-# New ids a concurrent transaction may insert first (retried by database.py).
-RACES = {"reservations_pkey", "reservations_id_key", "reservation_lines_pkey"}
 
 # Constraints no client input can break, left as errors: a rule of the service's own
 # (broken means a bug), or a key whose only writer inserts with ON CONFLICT or an identity.
@@ -93,9 +101,6 @@ async def test_every_constraint_is_a_clients_rule_a_race_or_the_services_own(
     assert set(CLIENT_RULES) & RACES == set()
 
 
-# ------------------------------------------------------------------ clients' rules
-
-
 async def given_red_stock_at(pool: Pool, *locations: str) -> None:
     for location in locations:
         await pool.execute(
@@ -123,6 +128,106 @@ def counted(
         return result
 
     return run
+
+
+# ------------------------------------------------------------------ races
+
+
+@pytest.mark.parametrize(
+    ("loser_at", "quantity", "answer", "violated"),
+    [
+        # The same create at the same store: the loser waits for the balance, finds no
+        # reservation (the winner's is uncommitted), and then meets the winner's rows
+        # when it inserts its own (its line first, as PostgreSQL runs the write).
+        ("ST-A", 1, (200, "ok"), {"reservations_pkey", "reservation_lines_pkey"}),
+        # The same id at another store: the loser waits on the winner's index entry.
+        ("ST-B", 2, (409, "reservation_conflict"), {"reservations_id_key"}),
+    ],
+)
+async def test_the_loser_of_a_race_to_create_one_new_reservation_retries_and_reads_the_winners(
+    clean: None,
+    db: Database,
+    pool: Pool,
+    loser_at: str,
+    quantity: int,
+    answer: tuple[int, str],
+    violated: set[str],
+) -> None:
+    await given_red_stock_at(pool, "ST-A", "ST-B")
+    attempts: list[BaseException | None] = []
+    async with pool.acquire() as winner, winner.transaction():
+        won = await decide_in_transaction(winner, [(create("r-1", ("RED", 1)), WEBSHOP)])
+        loser = asyncio.create_task(
+            db.run(
+                counted(
+                    attempts,
+                    lambda conn: decide_in_transaction(
+                        conn, [(create("r-1", ("RED", quantity), at=loser_at), WEBSHOP)]
+                    ),
+                )
+            )
+        )
+        await until_waiting_on_locks(pool, 1)
+    lost: list[Outcome] = await loser
+
+    assert [(o.status, o.code) for o in won] == [(201, "ok")]
+    assert [(o.status, o.code) for o in lost] == [answer]
+    first, retry = attempts
+    assert isinstance(first, asyncpg.UniqueViolationError)
+    assert (first.constraint_name in violated, retry) == (True, None)
+    reserved = dict(await pool.fetch("SELECT location_id, reserved FROM balances"))
+    assert reserved == {"ST-A": 1, "ST-B": 0}
+
+
+# ------------------------------------------------------------------ no races
+
+
+async def test_a_warehouse_named_twice_among_a_stores_suppliers_is_refused_without_a_retry(
+    clean: None, db: Database, pool: Pool
+) -> None:
+    await given_red_stock_at(pool, "ST-A")
+    await pool.execute(
+        "INSERT INTO locations (location_id, kind, name, latitude, longitude, timezone)"
+        " VALUES ('WH-1', 'warehouse', 'W', 1, 2, 'UTC')"
+    )
+    twice = PickupSettings(
+        suppliers=[Supplier(warehouse_id="WH-1", lead_time_minutes=m) for m in (10, 20)]
+    )
+    attempts: list[BaseException | None] = []
+
+    with pytest.raises(InvalidInput) as refused:
+        await db.run(
+            counted(attempts, lambda conn: PickupRepository(conn).save_settings("ST-A", twice))
+        )
+
+    assert (refused.value.field, len(attempts)) == ("suppliers", 1)
+    assert isinstance(refused.value.__cause__, asyncpg.UniqueViolationError)
+    assert refused.value.__cause__.constraint_name == constraints.SUPPLY_ROUTES_PKEY
+
+
+async def test_a_store_given_one_warehouse_twice_answers_422_naming_the_suppliers(
+    client: httpx.AsyncClient,
+) -> None:
+    await given_store(client, "ST-A")
+    await given_warehouse(client, "WH-1")
+    body = {"suppliers": [{"warehouse_id": "WH-1", "lead_time_minutes": m} for m in (10, 20)]}
+
+    response = await client.put("/v1/locations/ST-A/pickup-settings", json=body)
+
+    assert assert_problem(response, 422, "invalid_input")["field"] == "suppliers"
+
+
+async def test_a_unique_violation_that_is_neither_a_clients_nor_a_race_is_raised_at_once(
+    clean: None, db: Database
+) -> None:
+    attempts: list[BaseException | None] = []
+    same_key_twice = (
+        "INSERT INTO api_keys (key_id, name, role, secret_hash)"
+        " VALUES ('k-1', 'a', 'admin', 'h'), ('k-1', 'b', 'admin', 'h')"
+    )
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await db.run(counted(attempts, lambda conn: conn.execute(same_key_twice)))
+    assert len(attempts) == 1
 
 
 @pytest.mark.parametrize(
