@@ -10,90 +10,65 @@ character in a text value or a number out of range) become InvalidInput.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from service.domain.errors import DomainError, InvalidInput, UnknownLocation
 from service.storage import constraints as c
 
-_NO_LOCATION = (UnknownLocation, "a location named does not exist")
 
-# constraint name -> (error, detail, field)
-CLIENT_RULES: dict[str, tuple[type[InvalidInput], str, str | None]] = {
-    c.LOCATION_KIND_VALID: (InvalidInput, "kind must be warehouse or store", "kind"),
-    c.LOCATION_LATITUDE_RANGE: (InvalidInput, "latitude must be between -90 and 90", "latitude"),
-    c.LOCATION_LONGITUDE_RANGE: (
-        InvalidInput,
-        "longitude must be between -180 and 180",
-        "longitude",
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A client's rule that a constraint guards, as the domain error it becomes."""
+
+    detail: str
+    field: str | None
+    error: type[InvalidInput] = InvalidInput
+
+    def broken(self) -> InvalidInput:
+        return self.error(self.detail, field=self.field)
+
+
+NO_LOCATION = "a location named does not exist"
+
+# constraint name -> the rule a client broke
+CLIENT_RULES: dict[str, Rule] = {
+    c.LOCATION_KIND_VALID: Rule("kind must be warehouse or store", "kind"),
+    c.LOCATION_LATITUDE_RANGE: Rule("latitude must be between -90 and 90", "latitude"),
+    c.LOCATION_LONGITUDE_RANGE: Rule("longitude must be between -180 and 180", "longitude"),
+    c.LOCATION_THRESHOLD_NOT_NEGATIVE: Rule(
+        "low_stock_threshold may not be negative", "low_stock_threshold"
     ),
-    c.LOCATION_THRESHOLD_NOT_NEGATIVE: (
-        InvalidInput,
-        "low_stock_threshold may not be negative",
-        "low_stock_threshold",
+    c.LOCATION_SAFETY_STOCK_NOT_NEGATIVE: Rule(
+        "default_safety_stock may not be negative", "default_safety_stock"
     ),
-    c.LOCATION_SAFETY_STOCK_NOT_NEGATIVE: (
-        InvalidInput,
-        "default_safety_stock may not be negative",
-        "default_safety_stock",
+    c.BALANCE_LOCATION_FK: Rule(NO_LOCATION, "location_id", UnknownLocation),
+    c.RESERVATION_LOCATION_FK: Rule(NO_LOCATION, "location_id", UnknownLocation),
+    c.PICKUP_LOCATION_FK: Rule(NO_LOCATION, "location_id", UnknownLocation),
+    c.PICKUP_SETTINGS_LOCATION_FK: Rule(NO_LOCATION, "location_id", UnknownLocation),
+    c.SUPPLY_ROUTE_STORE_FK: Rule(NO_LOCATION, "location_id", UnknownLocation),
+    c.SUPPLY_ROUTE_WAREHOUSE_FK: Rule(NO_LOCATION, "suppliers", UnknownLocation),
+    c.BALANCE_SAFETY_STOCK_NOT_NEGATIVE: Rule("safety_stock may not be negative", "safety_stock"),
+    c.TRANSFER_QUANTITY_POSITIVE: Rule("a transfer moves at least 1 unit", "quantity"),
+    c.TRANSFER_DISTINCT_LOCATIONS: Rule(
+        "a transfer needs two different locations", "to_location_id"
     ),
-    c.BALANCE_LOCATION_FK: (*_NO_LOCATION, "location_id"),
-    c.RESERVATION_LOCATION_FK: (*_NO_LOCATION, "location_id"),
-    c.PICKUP_LOCATION_FK: (*_NO_LOCATION, "location_id"),
-    c.PICKUP_SETTINGS_LOCATION_FK: (*_NO_LOCATION, "location_id"),
-    c.SUPPLY_ROUTE_STORE_FK: (*_NO_LOCATION, "location_id"),
-    c.SUPPLY_ROUTE_WAREHOUSE_FK: (*_NO_LOCATION, "suppliers"),
-    c.BALANCE_SAFETY_STOCK_NOT_NEGATIVE: (
-        InvalidInput,
-        "safety_stock may not be negative",
-        "safety_stock",
+    c.TRANSFER_SETTLED_WITHIN_QUANTITY: Rule("more received than was sent", "quantity"),
+    c.RESERVATION_LINE_QUANTITY_POSITIVE: Rule("a line holds at least 1 unit", "lines"),
+    c.RESERVATION_LINE_FULFILLED_WITHIN: Rule("more fulfilled than was reserved", "lines"),
+    c.PICKUP_LINE_QUANTITY_POSITIVE: Rule("a line holds at least 1 unit", "lines"),
+    c.PICKUP_LINE_COLLECTED_WITHIN: Rule("more collected than was booked", "lines"),
+    c.PICKUP_SLOT_MINUTES_RANGE: Rule("slot_minutes must be between 5 and 480", "slot_minutes"),
+    c.PICKUP_CAPACITY_POSITIVE: Rule("capacity_per_slot must be at least 1", "capacity_per_slot"),
+    c.PICKUP_PREP_NOT_NEGATIVE: Rule("prep_minutes may not be negative", "prep_minutes"),
+    c.PICKUP_HORIZON_RANGE: Rule("horizon_days must be between 1 and 90", "horizon_days"),
+    c.PICKUP_HOLD_RANGE: Rule("hold_hours must be between 1 and 720", "hold_hours"),
+    c.SUPPLY_ROUTES_PKEY: Rule("a warehouse is named twice among the suppliers", "suppliers"),
+    c.SUPPLY_ROUTE_LEAD_TIME_NOT_NEGATIVE: Rule(
+        "lead_time_minutes may not be negative", "suppliers"
     ),
-    c.TRANSFER_QUANTITY_POSITIVE: (InvalidInput, "a transfer moves at least 1 unit", "quantity"),
-    c.TRANSFER_DISTINCT_LOCATIONS: (
-        InvalidInput,
-        "a transfer needs two different locations",
-        "to_location_id",
-    ),
-    c.TRANSFER_SETTLED_WITHIN_QUANTITY: (InvalidInput, "more received than was sent", "quantity"),
-    c.RESERVATION_LINE_QUANTITY_POSITIVE: (InvalidInput, "a line holds at least 1 unit", "lines"),
-    c.RESERVATION_LINE_FULFILLED_WITHIN: (
-        InvalidInput,
-        "more fulfilled than was reserved",
-        "lines",
-    ),
-    c.PICKUP_LINE_QUANTITY_POSITIVE: (InvalidInput, "a line holds at least 1 unit", "lines"),
-    c.PICKUP_LINE_COLLECTED_WITHIN: (InvalidInput, "more collected than was booked", "lines"),
-    c.PICKUP_SLOT_MINUTES_RANGE: (
-        InvalidInput,
-        "slot_minutes must be between 5 and 480",
-        "slot_minutes",
-    ),
-    c.PICKUP_CAPACITY_POSITIVE: (
-        InvalidInput,
-        "capacity_per_slot must be at least 1",
-        "capacity_per_slot",
-    ),
-    c.PICKUP_PREP_NOT_NEGATIVE: (InvalidInput, "prep_minutes may not be negative", "prep_minutes"),
-    c.PICKUP_HORIZON_RANGE: (
-        InvalidInput,
-        "horizon_days must be between 1 and 90",
-        "horizon_days",
-    ),
-    c.PICKUP_HOLD_RANGE: (InvalidInput, "hold_hours must be between 1 and 720", "hold_hours"),
-    c.SUPPLY_ROUTES_PKEY: (
-        InvalidInput,
-        "a warehouse is named twice among the suppliers",
-        "suppliers",
-    ),
-    c.SUPPLY_ROUTE_LEAD_TIME_NOT_NEGATIVE: (
-        InvalidInput,
-        "lead_time_minutes may not be negative",
-        "suppliers",
-    ),
-    c.API_KEY_ROLE_VALID: (
-        InvalidInput,
-        "role must be reader, webshop, integration, staff or admin",
-        "role",
-    ),
+    c.API_KEY_ROLE_VALID: Rule("role must be reader, webshop, integration, staff or admin", "role"),
 }
 
 
@@ -101,7 +76,7 @@ def translate(exc: Exception) -> DomainError | None:
     """The domain error for a database error the client caused, or None."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         rule = CLIENT_RULES.get(exc.constraint_name or "")
-        return rule[0](rule[1], field=rule[2]) if rule else None
+        return rule.broken() if rule else None
     if isinstance(
         exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError
     ):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 
 from service.contracts.reservations import CreateReservation, ReservationLineIn
@@ -214,7 +213,7 @@ async def write(db: Database, batch: BatchWrite) -> None:
 
 
 async def test_every_value_of_a_batch_lands_in_its_own_column(
-    clean: None, db: Database, pool: Pool, database_url: str
+    clean: None, db: Database, pool: Pool
 ) -> None:
     """Each value differs from its neighbours, so two columns swapped anywhere in the
     write (or a section read by another's placeholders) fail here."""
@@ -225,32 +224,38 @@ async def test_every_value_of_a_batch_lands_in_its_own_column(
         "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES ('amqp', 'k-1', 'f')"
     )
     await write(db, BatchWrite(T0, created=[reservation("u-1", "active", Line("RED", 7))]))
-    listener = await asyncpg.connect(database_url)
-    heard: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-    for channel in ("inventory_outbox", "inventory_balances"):
-        await listener.add_listener(
-            channel, lambda _c, _p, ch, payload: heard.put_nowait((ch, payload))
-        )
-    at = T0 + timedelta(minutes=5)
-    try:
-        await write(
-            db,
-            BatchWrite(
-                occurred_at=at,
-                created=[reservation("c-1", "active", Line("RED", 4, 1))],
-                updated=[reservation("u-1", "fulfilled", Line("RED", 7, 6))],
-                deltas=[Delta("ST-A", "RED", "adjustment", 2, 3, 5, "the-reference", "the-reason")],
-                actors=["the-actor"],
-                messages=[OutgoingMessage("the-exchange", "the-key", b"the-payload", "mid", "cid")],
-                answer_scope="amqp",
-                answers={"k-1": (207, {"said": "so"})},
-            ),
-        )
-        notices = {await asyncio.wait_for(heard.get(), 5) for _ in range(2)}
-    finally:
-        await listener.close()
+    heard: set[tuple[str, str]] = set()
+    expected = {("inventory_outbox", ""), ("inventory_balances", "RED")}
+    all_heard = asyncio.Event()
 
-    assert notices == {("inventory_outbox", ""), ("inventory_balances", "RED")}
+    def hear(_conn: object, _pid: int, channel: str, payload: object) -> None:
+        heard.add((channel, str(payload)))
+        if expected <= heard:
+            all_heard.set()
+
+    at = T0 + timedelta(minutes=5)
+    async with pool.acquire() as listener:
+        for channel in ("inventory_outbox", "inventory_balances"):
+            await listener.add_listener(channel, hear)
+        try:
+            await write(
+                db,
+                BatchWrite(
+                    occurred_at=at,
+                    created=[reservation("c-1", "active", Line("RED", 4, 1))],
+                    updated=[reservation("u-1", "fulfilled", Line("RED", 7, 6))],
+                    deltas=[Delta("ST-A", "RED", "adjustment", 2, 3, 5, "the-ref", "the-reason")],
+                    actors=["the-actor"],
+                    messages=[OutgoingMessage("the-exchange", "the-key", b"payload", "mid", "cid")],
+                    answer_scope="amqp",
+                    answers={"k-1": (207, {"said": "so"})},
+                ),
+            )
+            await asyncio.wait_for(all_heard.wait(), 10)
+        finally:
+            for channel in ("inventory_outbox", "inventory_balances"):
+                await listener.remove_listener(channel, hear)
+
     created = await pool.fetchrow("SELECT * FROM reservations WHERE reservation_id = 'c-1'")
     assert dict(created) == {
         "location_id": "ST-A",
@@ -291,7 +296,7 @@ async def test_every_value_of_a_batch_lands_in_its_own_column(
         " reason, idempotency_key, actor, occurred_at FROM movements"
     )
     assert tuple(movement) == (
-        "ST-A", "RED", "adjustment", 2, 3, 5, "the-reference", "the-reason", None, "the-actor", at
+        "ST-A", "RED", "adjustment", 2, 3, 5, "the-ref", "the-reason", None, "the-actor", at
     )  # fmt: skip
     balance = await pool.fetchrow("SELECT on_hand, reserved, incoming FROM balances")
     assert tuple(balance) == (102, 3, 5)
@@ -301,6 +306,6 @@ async def test_every_value_of_a_batch_lands_in_its_own_column(
     message = await pool.fetchrow(
         "SELECT exchange, routing_key, message_id, correlation_id, payload FROM outbox"
     )
-    assert tuple(message) == ("the-exchange", "the-key", "mid", "cid", b"the-payload")
+    assert tuple(message) == ("the-exchange", "the-key", "mid", "cid", b"payload")
     answer = await pool.fetchrow("SELECT status_code, response FROM idempotency_keys")
     assert tuple(answer) == (207, {"said": "so"})
