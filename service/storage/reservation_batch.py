@@ -27,10 +27,6 @@ Q = Queries("reservation_batch.sql")
 _json = msgspec.json.Encoder()
 
 
-def _json_text(body: object) -> str:
-    return _json.encode(body).decode()
-
-
 @dataclass
 class BatchWrite:
     """Everything one flush writes. Created and updated reservations never overlap, and
@@ -123,7 +119,7 @@ WRITE_BATCH = ArrayStatement(
         "key, answer",  # idempotency key, (status, body)
         Column("key", "text"),
         Column("status_code", "integer", "answer[0]"),
-        Column("response", "text", "answer[1]", _json_text),
+        Column("response", "bytea", "answer[1]", _json.encode),  # JSON as UTF-8
     ),
     Scalar("balance_notices", "text[]"),
     Scalar("wake_relays", "boolean"),  # any messages

@@ -55,9 +55,9 @@ WITH new_reservations AS (
     INSERT INTO outbox (exchange, routing_key, message_id, correlation_id, payload)
     SELECT exchange, routing_key, message_id, correlation_id, payload FROM {messages}
 ), recorded_answers AS (
-    -- Answers arrive as JSON text, encoded by msgspec (cheaper than a jsonb codec call each).
+    -- Answers arrive as JSON bytes from msgspec (cheaper than a jsonb codec call each).
     UPDATE idempotency_keys AS i
-    SET status_code = answers.status_code, response = answers.response::jsonb
+    SET status_code = answers.status_code, response = convert_from(answers.response, 'UTF8')::jsonb
     FROM {answers}
     WHERE i.scope = {answer_scope} AND i.key = answers.key
 )
