@@ -44,7 +44,7 @@ from service.messaging.keyed_locks import KeyedLocks
 from service.messaging.subscription import Subscription
 from service.messaging.topology import Topology
 from service.settings import Settings
-from service.storage.database import TRANSIENT_ERRORS
+from service.storage.database import is_transient
 from service.usecases.commands import MessageCommands
 from service.usecases.message_idempotency import Delivery
 
@@ -183,7 +183,7 @@ class CommandConsumer:
             if isinstance(error, InvalidInput):
                 await self._dead_letter(message, error.code, f"{error.field}: {error.detail}")
                 return
-            if not isinstance(error, TRANSIENT_ERRORS):
+            if not is_transient(error):
                 failures += 1
                 log.error(
                     "command_failed", error=type(error).__name__, attempt=failures, exc_info=error

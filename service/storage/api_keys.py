@@ -71,8 +71,12 @@ class ApiKeyRepository:
 
     async def revoke(self, key_id: str) -> bool:
         revoked = await self.conn.fetchval(Q.revoke, key_id)
-        await self.conn.execute(Q.notify_keys_changed, key_id)
+        await self.notify_keys_changed(key_id)
         return revoked is not None
+
+    async def notify_keys_changed(self, key_id: str) -> None:
+        """Tell every replica's key cache to forget ``key_id`` (sent at commit)."""
+        await self.conn.execute(Q.notify_keys_changed, key_id)
 
 
 def _stored(row: asyncpg.Record) -> StoredKey:

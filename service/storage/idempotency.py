@@ -48,10 +48,20 @@ class IdempotencyRepository:
         self, scope: str, key: str, request_fingerprint: str
     ) -> StoredAnswer | None:
         """Like ``claim``, but a key used for another request is returned with ``same=False``."""
-        if await self.conn.fetchval(Q.claim, scope, key, request_fingerprint) is not None:
+        if await self.insert_key(scope, key, request_fingerprint):
             return None
+        stored = await self.stored(scope, key, request_fingerprint)
+        assert stored is not None, "a conflicting claim is committed before ON CONFLICT returns"
+        return stored
+
+    async def insert_key(self, scope: str, key: str, request_fingerprint: str) -> bool:
+        """True when this transaction now owns ``key``; False when it was taken before."""
+        return await self.conn.fetchval(Q.insert_key, scope, key, request_fingerprint) is not None
+
+    async def stored(self, scope: str, key: str, request_fingerprint: str) -> StoredAnswer | None:
         row = await self.conn.fetchrow(Q.stored, scope, key)
-        assert row is not None, "a conflicting claim is committed before ON CONFLICT returns"
+        if row is None:
+            return None
         return StoredAnswer(
             row["status_code"], row["response"], row["fingerprint"] == request_fingerprint
         )
@@ -60,17 +70,22 @@ class IdempotencyRepository:
         """Claim every key at once (in key order); return the stored answers of the keys
         that were taken before. Keys absent from the answer are now owned by this
         transaction."""
-        keys = sorted(fingerprints)
-        claimed = {
-            r["key"]
-            for r in await self.conn.fetch(
-                Q.claim_many, scope, keys, [fingerprints[k] for k in keys]
-            )
-        }
-        taken = [k for k in keys if k not in claimed]
+        claimed = await self.insert_keys(scope, fingerprints)
+        taken = [k for k in sorted(fingerprints) if k not in claimed]
         if not taken:
             return {}
-        rows = await self.conn.fetch(Q.stored_many, scope, taken)
+        return await self.stored_many(scope, taken, fingerprints)
+
+    async def insert_keys(self, scope: str, fingerprints: dict[str, str]) -> set[str]:
+        """Insert every key in key order (the lock order); returns those now owned."""
+        keys = sorted(fingerprints)
+        rows = await self.conn.fetch(Q.insert_keys, scope, keys, [fingerprints[k] for k in keys])
+        return {r["key"] for r in rows}
+
+    async def stored_many(
+        self, scope: str, keys: list[str], fingerprints: dict[str, str]
+    ) -> dict[str, StoredAnswer]:
+        rows = await self.conn.fetch(Q.stored_many, scope, keys)
         return {
             r["key"]: StoredAnswer(
                 r["status_code"], r["response"], r["fingerprint"] == fingerprints[r["key"]]

@@ -1,9 +1,9 @@
 -- The first answer to each mutating request or message.
 
--- name: claim
--- Waits for a concurrent holder of the same key to finish: if it committed,
--- nothing is inserted and the caller reads its answer; if it rolled back, the
--- caller now owns the key.
+-- name: insert_key
+-- Claims the key. Waits for a concurrent holder of the same key to finish: if it
+-- committed, nothing is inserted and the caller reads its answer; if it rolled back,
+-- the caller now owns the key.
 INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES ($1, $2, $3)
 ON CONFLICT (scope, key) DO NOTHING
 RETURNING key;
@@ -17,8 +17,8 @@ UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND
 -- name: forget_older_than
 DELETE FROM idempotency_keys WHERE created_at < $1;
 
--- name: claim_many
--- The same as claim for many keys at once, in key order (the lock order).
+-- name: insert_keys
+-- The same as insert_key for many keys at once, in key order (the lock order).
 INSERT INTO idempotency_keys (scope, key, fingerprint)
 SELECT $1, k.key, k.fingerprint
 FROM unnest($2::text[], $3::text[]) AS k (key, fingerprint)

@@ -128,11 +128,14 @@ class LedgerRepository:
 
     async def balances_changed(self, keys: set[BalanceKey]) -> None:
         """Mark for availability.changed events and tell the replicas' caches."""
+        await self.log_availability_changes(keys)
+        await self.notify_changed({sku for _, sku in keys})
+
+    async def log_availability_changes(self, keys: set[BalanceKey]) -> None:
         ordered = sorted(keys)
         await self.conn.execute(
             Q.log_availability_changes, [k[0] for k in ordered], [k[1] for k in ordered]
         )
-        await self.notify_changed({k[1] for k in ordered})
 
     async def lock_existing_balances(
         self, keys: Iterable[BalanceKey]
@@ -158,7 +161,7 @@ class LedgerRepository:
         skus = set(skus)
         note_changes("balances", skus)  # this replica's caches, after commit (Database.run)
         for payload in change_notices(skus):
-            await self.conn.execute(Q.notify_balances_changed, payload)
+            await self.conn.execute(Q.notify_changed, payload)
 
     async def existing_locations(self, location_ids: Iterable[str]) -> dict[str, bool]:
         """location_id -> active, for those of ``location_ids`` that exist."""

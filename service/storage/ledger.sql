@@ -93,7 +93,7 @@ RETURNING b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
              (SELECT l.default_safety_stock FROM locations l WHERE l.location_id = b.location_id))
         AS safety_stock;
 
--- name: notify_balances_changed
+-- name: notify_changed
 SELECT pg_notify('inventory_balances', $1);
 
 -- name: ledger_mismatches
@@ -115,9 +115,12 @@ ORDER BY b.location_id, b.sku
 LIMIT $1;
 
 -- name: lock_existing_balances
--- Lock the named balances that exist, in (location_id, sku) order; with whether
--- their location is active (which spares the caller a look-up of those locations).
--- reservation_batch.sql's lock_for_creates repeats this as its second part: change both.
+-- How a reservation flush locks its balances, defined once (reservation_batch.sql's
+-- lock_for_creates includes it): the named balances that exist, FOR UPDATE in
+-- (location_id, sku) order like every balance lock, so writers queue but cannot
+-- deadlock, and the flush decides on figures no one else can change before it commits
+-- (no oversell). Each comes with whether its location is active (which spares the
+-- caller a look-up of those locations). A missing balance is not created.
 SELECT b.location_id, b.sku, b.on_hand, b.reserved, b.incoming,
     coalesce(b.safety_stock, l.default_safety_stock) AS safety_stock, l.active
 FROM balances b

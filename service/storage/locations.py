@@ -54,9 +54,14 @@ class LocationRepository:
             data.active,
         )
         assert row is not None
+        await self.notify_locations_changed(location_id)
+        return location_from_row(row), bool(row["created"])
+
+    async def notify_locations_changed(self, location_id: str) -> None:
+        """Tell every replica's location directory (sent at commit), and this one's
+        after commit (Database.run)."""
         await self.conn.execute(Q.notify_locations_changed, location_id)
         note_changes("locations", [location_id])
-        return location_from_row(row), bool(row["created"])
 
     async def get(self, location_id: str) -> Location | None:
         row = await self.conn.fetchrow(Q.get, location_id)

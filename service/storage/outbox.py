@@ -54,13 +54,17 @@ class OutboxRepository:
         if not messages:
             return
         await self.conn.execute(
-            Q.insert,
+            Q.add,
             [m.exchange for m in messages],
             [m.routing_key for m in messages],
             [m.message_id for m in messages],
             [m.correlation_id for m in messages],
             [m.payload for m in messages],
         )
+        await self.notify_outbox()
+
+    async def notify_outbox(self) -> None:
+        """Wake the outbox relays (sent at commit)."""
         await self.conn.execute(Q.notify_outbox)
 
     async def claim_batch(self, limit: int) -> list[StoredMessage]:

@@ -1,6 +1,6 @@
 -- The transactional outbox.
 
--- name: insert
+-- name: add
 INSERT INTO outbox (exchange, routing_key, message_id, correlation_id, payload)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]);
 

@@ -56,18 +56,25 @@ class PickupRepository:
         await self.conn.execute(Q.lock_new_id, pickup_id)
 
     async def lock(self, pickup_id: str) -> PickupState | None:
-        row = await self.conn.fetchrow(Q.lock_pickup, pickup_id)
+        row = await self.conn.fetchrow(Q.lock, pickup_id)
         return None if row is None else await self._with_lines(row)
 
     async def get(self, pickup_id: str) -> PickupState | None:
-        row = await self.conn.fetchrow(Q.get_pickup, pickup_id)
+        row = await self.conn.fetchrow(Q.get, pickup_id)
         return None if row is None else await self._with_lines(row)
 
     async def _with_lines(self, row: asyncpg.Record) -> PickupState:
-        lines = await self.conn.fetch(Q.lines_of, row["location_id"], row["pickup_id"])
-        return _pickup(row, [_line(x) for x in lines])
+        return _pickup(row, await self.lines_of(row["location_id"], row["pickup_id"]))
+
+    async def lines_of(self, location_id: str, pickup_id: str) -> list[PickupLineState]:
+        return [_line(x) for x in await self.conn.fetch(Q.lines_of, location_id, pickup_id)]
 
     async def insert(self, state: PickupState) -> None:
+        """The pickup's row and its lines."""
+        await self.insert_pickup(state)
+        await self.insert_lines(state)
+
+    async def insert_pickup(self, state: PickupState) -> None:
         await self.conn.execute(
             Q.insert_pickup,
             state.location_id,
@@ -84,6 +91,8 @@ class PickupRepository:
             state.code_hash,
             state.created_at,
         )
+
+    async def insert_lines(self, state: PickupState) -> None:
         lines = state.lines
         await self.conn.execute(
             Q.insert_lines,
@@ -96,6 +105,12 @@ class PickupRepository:
         )
 
     async def update(self, state: PickupState) -> None:
+        """The pickup's row, and its lines' collected units once any are collected."""
+        await self.update_pickup(state)
+        if any(x.collected for x in state.lines):
+            await self.update_collected(state)
+
+    async def update_pickup(self, state: PickupState) -> None:
         await self.conn.execute(
             Q.update_pickup,
             state.location_id,
@@ -108,14 +123,15 @@ class PickupRepository:
             state.locked_until,
             state.updated_at,
         )
-        if any(x.collected for x in state.lines):
-            await self.conn.execute(
-                Q.update_collected,
-                state.location_id,
-                state.pickup_id,
-                [x.sku for x in state.lines],
-                [x.collected for x in state.lines],
-            )
+
+    async def update_collected(self, state: PickupState) -> None:
+        await self.conn.execute(
+            Q.update_collected,
+            state.location_id,
+            state.pickup_id,
+            [x.sku for x in state.lines],
+            [x.collected for x in state.lines],
+        )
 
     async def set_line_reservations(self, state: PickupState) -> None:
         await self.conn.execute(
@@ -132,11 +148,16 @@ class PickupRepository:
         rows = await self.conn.fetch(Q.list_for_location, location_id, start, end, status, limit)
         if not rows:
             return []
-        ids = [r["pickup_id"] for r in rows]
-        lines: dict[str, list[PickupLineState]] = {pid: [] for pid in ids}
-        for x in await self.conn.fetch(Q.lines_of_many, location_id, ids):
-            lines[x["pickup_id"]].append(_line(x))
+        lines = await self.lines_of_many(location_id, [r["pickup_id"] for r in rows])
         return [_pickup(r, lines[r["pickup_id"]]) for r in rows]
+
+    async def lines_of_many(
+        self, location_id: str, pickup_ids: list[str]
+    ) -> dict[str, list[PickupLineState]]:
+        lines: dict[str, list[PickupLineState]] = {pid: [] for pid in pickup_ids}
+        for x in await self.conn.fetch(Q.lines_of_many, location_id, pickup_ids):
+            lines[x["pickup_id"]].append(_line(x))
+        return lines
 
     async def due_no_show(self, now: datetime, limit: int) -> list[str]:
         return [r["pickup_id"] for r in await self.conn.fetch(Q.due_no_show, now, limit)]
@@ -156,7 +177,7 @@ class PickupRepository:
         return {r["slot_start"]: r["booked"] for r in rows}
 
     async def rules(self, location_id: str) -> SlotRules:
-        row = await self.conn.fetchrow(Q.get_settings, location_id)
+        row = await self.conn.fetchrow(Q.rules, location_id)
         if row is None:
             return SlotRules()
         return SlotRules(
@@ -170,13 +191,20 @@ class PickupRepository:
     async def suppliers(self, store_id: str) -> list[tuple[str, int]]:
         return [
             (r["warehouse_id"], r["lead_time_minutes"])
-            for r in await self.conn.fetch(Q.suppliers_of, store_id)
+            for r in await self.conn.fetch(Q.suppliers, store_id)
         ]
 
     async def save_settings(
         self, location_id: str, rules: SlotRules, suppliers: Sequence[tuple[str, int]]
     ) -> None:
-        """A store's slot rules and its (warehouse_id, lead_time_minutes) suppliers."""
+        """A store's slot rules, and its (warehouse_id, lead_time_minutes) suppliers in
+        place of the old ones."""
+        await self.upsert_settings(location_id, rules)
+        await self.delete_suppliers(location_id)
+        if suppliers:
+            await self.insert_suppliers(location_id, suppliers)
+
+    async def upsert_settings(self, location_id: str, rules: SlotRules) -> None:
         await self.conn.execute(
             Q.upsert_settings,
             location_id,
@@ -186,11 +214,14 @@ class PickupRepository:
             rules.horizon_days,
             rules.hold_hours,
         )
-        await self.conn.execute(Q.delete_suppliers, location_id)
-        if suppliers:
-            await self.conn.execute(
-                Q.insert_suppliers,
-                location_id,
-                [warehouse_id for warehouse_id, _ in suppliers],
-                [minutes for _, minutes in suppliers],
-            )
+
+    async def delete_suppliers(self, store_id: str) -> None:
+        await self.conn.execute(Q.delete_suppliers, store_id)
+
+    async def insert_suppliers(self, store_id: str, suppliers: Sequence[tuple[str, int]]) -> None:
+        await self.conn.execute(
+            Q.insert_suppliers,
+            store_id,
+            [warehouse_id for warehouse_id, _ in suppliers],
+            [minutes for _, minutes in suppliers],
+        )

@@ -6,10 +6,10 @@
 -- second waits for the first to commit and then finds its row.
 SELECT pg_advisory_xact_lock(hashtextextended('pickup:' || $1, 0));
 
--- name: lock_pickup
+-- name: lock
 SELECT * FROM pickups WHERE pickup_id = $1 FOR UPDATE;
 
--- name: get_pickup
+-- name: get
 SELECT * FROM pickups WHERE pickup_id = $1;
 
 -- name: lines_of
@@ -63,7 +63,7 @@ UPDATE pickup_slot_usage SET booked = booked + $3 WHERE location_id = $1 AND slo
 SELECT slot_start, booked FROM pickup_slot_usage
 WHERE location_id = $1 AND slot_start >= $2 AND slot_start < $3;
 
--- name: get_settings
+-- name: rules
 SELECT slot_minutes, capacity_per_slot, prep_minutes, horizon_days, hold_hours
 FROM pickup_settings WHERE location_id = $1;
 
@@ -75,7 +75,7 @@ ON CONFLICT (location_id) DO UPDATE SET slot_minutes = EXCLUDED.slot_minutes,
     capacity_per_slot = EXCLUDED.capacity_per_slot, prep_minutes = EXCLUDED.prep_minutes,
     horizon_days = EXCLUDED.horizon_days, hold_hours = EXCLUDED.hold_hours, updated_at = now();
 
--- name: suppliers_of
+-- name: suppliers
 SELECT warehouse_id, lead_time_minutes FROM supply_routes WHERE store_id = $1 ORDER BY warehouse_id;
 
 -- name: delete_suppliers

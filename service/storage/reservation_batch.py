@@ -16,6 +16,7 @@ import msgspec
 
 from service.domain.ledger import Balance, BalanceKey, Delta
 from service.domain.reservations import ReservationState
+from service.storage.arrays import ArrayStatement, Column, Rows, Scalar
 from service.storage.database import note_changes
 from service.storage.ledger import balance_from_row, change_notices, summed
 from service.storage.outbox import OutgoingMessage
@@ -42,14 +43,87 @@ class BatchWrite:
     answers: dict[str, tuple[int, object]] = field(default_factory=dict)  # key -> status, body
 
 
-def columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
-    """Rows to ``width`` column lists (empty lists for no rows), for ``unnest``."""
-    if not rows:
-        return [[] for _ in range(width)]
-    found = [list(c) for c in zip(*rows, strict=True)]
-    if len(found) != width:  # a section out of step with its SQL placeholders
-        raise ValueError(f"rows of {len(found)} columns where the statement takes {width}")
-    return found
+# Every parameter of the write, in one place: {name} in reservation_batch.sql.
+WRITE_BATCH = ArrayStatement(
+    Q.write_batch,
+    Scalar("occurred_at", "timestamptz"),
+    Rows(
+        "created",
+        "reservation",
+        Column("location_id", "text"),
+        Column("reservation_id", "text"),
+        Column("status", "text"),
+        Column("channel", "text"),
+        Column("external_ref", "text"),
+        Column("fingerprint", "text"),
+        Column("expires_at", "timestamptz"),
+    ),
+    Rows(
+        "created_lines",
+        "reservation, line in reservation.lines",
+        Column("location_id", "text", "reservation.location_id"),
+        Column("reservation_id", "text", "reservation.reservation_id"),
+        Column("sku", "text", "line.sku"),
+        Column("quantity", "bigint", "line.quantity"),
+        Column("fulfilled", "bigint", "line.fulfilled"),
+    ),
+    Rows(
+        "updated",
+        "reservation",
+        Column("location_id", "text"),
+        Column("reservation_id", "text"),
+        Column("status", "text"),
+    ),
+    Rows(
+        "updated_lines",  # the lines with units fulfilled
+        "reservation, line",
+        Column("location_id", "text", "reservation.location_id"),
+        Column("reservation_id", "text", "reservation.reservation_id"),
+        Column("sku", "text", "line.sku"),
+        Column("fulfilled", "bigint", "line.fulfilled"),
+    ),
+    Rows(
+        "deltas",
+        "delta, actor",
+        Column("location_id", "text", "delta.location_id"),
+        Column("sku", "text", "delta.sku"),
+        Column("kind", "text", "delta.kind"),
+        Column("on_hand", "bigint", "delta.on_hand"),
+        Column("reserved", "bigint", "delta.reserved"),
+        Column("incoming", "bigint", "delta.incoming"),
+        Column("reference", "text", "delta.reference"),
+        Column("reason", "text", "delta.reason"),
+        Column("actor", "text"),
+    ),
+    Rows(
+        "balance_totals",  # summed(): (location_id, sku) -> [on_hand, reserved, incoming]
+        "key, total",
+        Column("location_id", "text", "key[0]"),
+        Column("sku", "text", "key[1]"),
+        Column("on_hand", "bigint", "total[0]"),
+        Column("reserved", "bigint", "total[1]"),
+        Column("incoming", "bigint", "total[2]"),
+    ),
+    Rows(
+        "messages",
+        "message",
+        Column("exchange", "text"),
+        Column("routing_key", "text"),
+        Column("message_id", "text"),
+        Column("correlation_id", "text"),
+        Column("payload", "bytea"),
+    ),
+    Scalar("answer_scope", "text"),
+    Rows(
+        "answers",
+        "key, answer",  # idempotency key, (status, body)
+        Column("key", "text"),
+        Column("status_code", "integer", "answer[0]"),
+        Column("response", "bytea", "answer[1]", _json.encode),  # JSON as UTF-8
+    ),
+    Scalar("balance_notices", "text[]"),
+    Scalar("wake_relays", "boolean"),  # any messages
+)
 
 
 class ReservationBatchRepository:
@@ -60,17 +134,18 @@ class ReservationBatchRepository:
         self, reservation_ids: Sequence[str], balance_keys: Sequence[BalanceKey]
     ) -> tuple[list[str], dict[BalanceKey, Balance], dict[str, bool]]:
         """Lock, in one statement and in the global order, the existing reservations of
-        ``reservation_ids`` and the existing balances of ``balance_keys``. Returns the
-        locked reservation ids, the balances, and location_id -> active for them."""
+        ``reservation_ids`` and the existing balances of ``balance_keys`` (as
+        ``LedgerRepository.lock_existing_balances`` does). Returns the locked reservation
+        ids, the balances, and location_id -> active for them."""
         keys = sorted(set(balance_keys))
         rows = await self.conn.fetch(
             Q.lock_for_creates,
-            sorted(set(reservation_ids)),
             [k[0] for k in keys],
             [k[1] for k in keys],
+            sorted(set(reservation_ids)),
         )
-        locked = [r["reservation_id"] for r in rows if r["sku"] is None]
-        found = [r for r in rows if r["sku"] is not None]
+        locked = [r["reservation_id"] for r in rows if r["reservation_id"] is not None]
+        found = [r for r in rows if r["reservation_id"] is None]
         balances = {(r["location_id"], r["sku"]): balance_from_row(r) for r in found}
         active = {r["location_id"]: r["active"] for r in found}
         return locked, balances, active
@@ -80,30 +155,18 @@ class ReservationBatchRepository:
         changed = {sku for _, sku in sums}
         if changed:  # this replica's caches, after commit (Database.run)
             note_changes("balances", changed)
-        await self.conn.execute(
-            Q.write_batch,
-            batch.occurred_at,
-            *columns(
-                [(r.location_id, r.reservation_id, r.status, r.channel, r.external_ref,
-                  r.fingerprint, r.expires_at) for r in batch.created], 7),
-            *columns(
-                [(r.location_id, r.reservation_id, x.sku, x.quantity, x.fulfilled)
-                 for r in batch.created for x in r.lines], 5),
-            *columns([(r.location_id, r.reservation_id, r.status) for r in batch.updated], 3),
-            *columns(
-                [(r.location_id, r.reservation_id, x.sku, x.fulfilled)
-                 for r in batch.updated for x in r.lines if x.fulfilled], 4),
-            *columns(
-                [(d.location_id, d.sku, d.kind, d.on_hand, d.reserved, d.incoming, d.reference,
-                  d.reason, actor) for d, actor in zip(batch.deltas, batch.actors, strict=True)],
-                9),
-            *columns([(*key, *total) for key, total in sums.items()], 5),
-            *columns(
-                [(m.exchange, m.routing_key, m.message_id, m.correlation_id, m.payload)
-                 for m in batch.messages], 5),
-            batch.answer_scope,
-            *columns(
-                [(key, status, _json.encode(body).decode())
-                 for key, (status, body) in sorted(batch.answers.items())], 3),
-            change_notices(changed),
-        )  # fmt: skip
+        arguments = WRITE_BATCH.arguments(
+            occurred_at=batch.occurred_at,
+            created=batch.created,
+            created_lines=batch.created,
+            updated=batch.updated,
+            updated_lines=[(r, x) for r in batch.updated for x in r.lines if x.fulfilled],
+            deltas=zip(batch.deltas, batch.actors, strict=True),
+            balance_totals=sums.items(),
+            messages=batch.messages,
+            answer_scope=batch.answer_scope,
+            answers=sorted(batch.answers.items()),
+            balance_notices=change_notices(changed),
+            wake_relays=bool(batch.messages),
+        )
+        await self.conn.execute(WRITE_BATCH.sql, *arguments)

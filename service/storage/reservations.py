@@ -44,7 +44,7 @@ class ReservationRepository:
         ids = sorted(set(reservation_ids))
         if not ids:
             return {}
-        locked = await self.conn.fetch(Q.lock_reservation_rows, ids)
+        locked = await self.conn.fetch(Q.lock, ids)
         return await self.with_lines([r["reservation_id"] for r in locked])
 
     async def with_lines(self, locked_ids: list[str]) -> dict[str, ReservationState]:

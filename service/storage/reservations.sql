@@ -2,7 +2,7 @@
 -- order, before any balance.
 
 -- name: with_lines
--- Read after lock_reservation_rows, in a new statement: sees the latest committed lines.
+-- Read after lock, in a new statement: sees the latest committed lines.
 SELECT r.location_id, r.reservation_id, r.status, r.channel, r.external_ref, r.fingerprint,
     r.expires_at, r.created_at, r.updated_at,
     array_agg(l.sku ORDER BY l.sku) AS skus,
@@ -14,7 +14,7 @@ WHERE r.reservation_id = ANY($1::text[])
 GROUP BY r.location_id, r.reservation_id
 ORDER BY r.location_id, r.reservation_id;
 
--- name: lock_reservation_rows
+-- name: lock
 SELECT location_id, reservation_id FROM reservations
 WHERE reservation_id = ANY($1::text[])
 ORDER BY location_id, reservation_id

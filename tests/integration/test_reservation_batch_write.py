@@ -5,14 +5,19 @@ single batch and check each table against what the steps, one at a time, would l
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from service.contracts.reservations import CreateReservation, ReservationLineIn
-from service.domain.reservations import Line, OutcomeKind
+from service.domain.ledger import Delta
+from service.domain.reservations import Line, OutcomeKind, ReservationState
 from service.runtime import Runtime
+from service.storage.database import Database
+from service.storage.outbox import OutgoingMessage
 from service.storage.pool import Pool
+from service.storage.reservation_batch import BatchWrite, ReservationBatchRepository
 from service.usecases.reservation_engine import decide_in_transaction
 from service.usecases.reservation_steps import Cancel, Create, Expire, Fulfil, Origin
 from service.usecases.reservations import new_reservation
@@ -180,3 +185,124 @@ async def test_a_batch_of_creates_alone_sees_the_reservations_that_already_exist
     reserved = dict(await pool.fetch("SELECT location_id, reserved FROM balances"))
     assert reserved == {"ST-A": 5, "ST-B": 1}
     assert await verify_ledger(runtime.db) == []
+
+
+T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def reservation(reservation_id: str, status: str, *lines: Line) -> ReservationState:
+    return ReservationState(
+        reservation_id=reservation_id,
+        location_id="ST-A",
+        status=status,
+        channel=f"channel-of-{reservation_id}",
+        external_ref=f"ref-of-{reservation_id}",
+        fingerprint=f"fp-of-{reservation_id}",
+        expires_at=T0 + timedelta(hours=1),
+        created_at=T0,
+        updated_at=T0,
+        lines=lines,
+    )
+
+
+async def write(db: Database, batch: BatchWrite) -> None:
+    await db.run(lambda conn: ReservationBatchRepository(conn).write_batch(batch))
+
+
+async def test_every_value_of_a_batch_lands_in_its_own_column(
+    clean: None, db: Database, pool: Pool
+) -> None:
+    """Each value differs from its neighbours, so two columns swapped anywhere in the
+    write (or a section read by another's placeholders) fail here."""
+    await pool.execute(
+        "INSERT INTO locations (location_id, kind, name, latitude, longitude, timezone)"
+        " VALUES ('ST-A', 'store', 'A', 1, 2, 'UTC');"
+        "INSERT INTO balances (location_id, sku, on_hand) VALUES ('ST-A', 'RED', 100);"
+        "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES ('amqp', 'k-1', 'f')"
+    )
+    await write(db, BatchWrite(T0, created=[reservation("u-1", "active", Line("RED", 7))]))
+    heard: set[tuple[str, str]] = set()
+    expected = {("inventory_outbox", ""), ("inventory_balances", "RED")}
+    all_heard = asyncio.Event()
+
+    def hear(_conn: object, _pid: int, channel: str, payload: object) -> None:
+        heard.add((channel, str(payload)))
+        if expected <= heard:
+            all_heard.set()
+
+    at = T0 + timedelta(minutes=5)
+    async with pool.acquire() as listener:
+        for channel in ("inventory_outbox", "inventory_balances"):
+            await listener.add_listener(channel, hear)
+        try:
+            await write(
+                db,
+                BatchWrite(
+                    occurred_at=at,
+                    created=[reservation("c-1", "active", Line("RED", 4, 1))],
+                    updated=[reservation("u-1", "fulfilled", Line("RED", 7, 6))],
+                    deltas=[Delta("ST-A", "RED", "adjustment", 2, 3, 5, "the-ref", "the-reason")],
+                    actors=["the-actor"],
+                    messages=[OutgoingMessage("the-exchange", "the-key", b"payload", "mid", "cid")],
+                    answer_scope="amqp",
+                    answers={"k-1": (207, {"said": "so"})},
+                ),
+            )
+            await asyncio.wait_for(all_heard.wait(), 10)
+        finally:
+            for channel in ("inventory_outbox", "inventory_balances"):
+                await listener.remove_listener(channel, hear)
+
+    created = await pool.fetchrow("SELECT * FROM reservations WHERE reservation_id = 'c-1'")
+    assert dict(created) == {
+        "location_id": "ST-A",
+        "reservation_id": "c-1",
+        "status": "active",
+        "channel": "channel-of-c-1",
+        "external_ref": "ref-of-c-1",
+        "fingerprint": "fp-of-c-1",
+        "expires_at": T0 + timedelta(hours=1),
+        "created_at": at,
+        "updated_at": at,
+    }
+    updated = await pool.fetchrow("SELECT * FROM reservations WHERE reservation_id = 'u-1'")
+    assert (updated["status"], updated["created_at"], updated["updated_at"]) == (
+        "fulfilled",
+        T0,
+        at,
+    )
+    lines = await pool.fetch("SELECT * FROM reservation_lines ORDER BY reservation_id")
+    assert [dict(r) for r in lines] == [
+        {
+            "location_id": "ST-A",
+            "reservation_id": "c-1",
+            "sku": "RED",
+            "quantity": 4,
+            "fulfilled": 1,
+        },
+        {
+            "location_id": "ST-A",
+            "reservation_id": "u-1",
+            "sku": "RED",
+            "quantity": 7,
+            "fulfilled": 6,
+        },
+    ]
+    movement = await pool.fetchrow(
+        "SELECT location_id, sku, kind, on_hand_delta, reserved_delta, incoming_delta, reference,"
+        " reason, idempotency_key, actor, occurred_at FROM movements"
+    )
+    assert tuple(movement) == (
+        "ST-A", "RED", "adjustment", 2, 3, 5, "the-ref", "the-reason", None, "the-actor", at
+    )  # fmt: skip
+    balance = await pool.fetchrow("SELECT on_hand, reserved, incoming FROM balances")
+    assert tuple(balance) == (102, 3, 5)
+    assert await pool.fetch("SELECT location_id, sku FROM availability_changes") == [
+        ("ST-A", "RED")
+    ]
+    message = await pool.fetchrow(
+        "SELECT exchange, routing_key, message_id, correlation_id, payload FROM outbox"
+    )
+    assert tuple(message) == ("the-exchange", "the-key", "mid", "cid", b"payload")
+    answer = await pool.fetchrow("SELECT status_code, response FROM idempotency_keys")
+    assert tuple(answer) == (207, {"said": "so"})
