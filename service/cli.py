@@ -1,4 +1,5 @@
-"""The ``inventory`` command: serve, worker, migrate, seed-demo, verify-ledger."""
+"""The ``inventory`` command: serve, worker, migrate, seed-demo, verify-ledger, keys,
+pickup-secrets."""
 
 from __future__ import annotations
 
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     seed.set_defaults(handler=lambda s, a: _run(_seed(s, if_empty=a.if_empty)))
 
     add_key_commands(commands, _run)
+
+    pickup_secrets = commands.add_parser(
+        "pickup-secrets",
+        help="which pickup-code secrets the live pickups need (when the previous one can go)",
+    )
+    pickup_secrets.set_defaults(handler=lambda s, a: _run(_pickup_secrets(s)))
 
     verify = commands.add_parser("verify-ledger", help="check every balance against its movements")
     verify.set_defaults(handler=lambda s, a: _run(_verify(s)))
@@ -221,5 +228,27 @@ async def _verify(settings: Settings) -> int:
             print(line)
         print(f"inventory: ledger does NOT verify: {len(problems)} problem(s)", file=sys.stderr)
         return 1
+
+    return await with_db(settings, work)
+
+
+async def _pickup_secrets(settings: Settings) -> int:
+    from service.cli_keys import shown
+    from service.usecases.pickup_code_secrets import code_secrets_of, secrets_in_use
+
+    async def work(db: Database) -> int:
+        for use in await secrets_in_use(db, code_secrets_of(settings)):
+            holds = f", the last hold ends {shown(use.last_hold_until)}" if use.live else ""
+            line = f"{use.role:<9} {use.secret_id or '-':<16}  {use.live} live pickup(s){holds}"
+            if use.role == "previous":
+                line += (
+                    ": keep INVENTORY_PICKUP_CODE_SECRET_PREVIOUS until then"
+                    if use.live
+                    else ": INVENTORY_PICKUP_CODE_SECRET_PREVIOUS is no longer needed"
+                )
+            elif use.role == "missing":
+                line += ": made with a secret that is not configured; they cannot be collected"
+            print(line)
+        return 0
 
     return await with_db(settings, work)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from service.domain.pickups import CodeSecrets
 from service.logging import get_logger
 from service.settings import Settings
 from service.storage.api_keys import KeyCache
@@ -16,6 +17,7 @@ from service.storage.change_feed import KEYS_CHANNEL, OUTBOX_CHANNEL, ChangeFeed
 from service.storage.database import Database
 from service.storage.pool import Pool, create_pool
 from service.storage.read_model import ReadModel
+from service.usecases.pickup_code_secrets import code_secrets_of
 from service.usecases.reservation_engine import ReservationEngine
 
 log = get_logger(__name__)
@@ -76,6 +78,11 @@ class Runtime:
         if settings.availability_cache_warm and serves_reads:
             runtime.warming = asyncio.create_task(_warm(read_model, feed), name="cache-warm")
         return runtime
+
+    @property
+    def code_secrets(self) -> CodeSecrets:
+        """The pickup-code secrets: the current one, and the previous one after a rotation."""
+        return code_secrets_of(self.settings)
 
     def listening(self) -> str:
         return "ok" if self.feed.connected.is_set() else "waiting for the database"

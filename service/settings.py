@@ -60,6 +60,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     availability_event_window_s: PositiveFloat = 0.5
     # Click-and-collect: pickup codes are derived from this secret (set it in production).
     pickup_code_secret: Annotated[str, msgspec.Meta(min_length=16)] = DEV_PICKUP_SECRET
+    # After a rotation, the secret before it: it still verifies (and gives again) the codes
+    # it made, and no others, until it is removed (`inventory pickup-secrets` says when).
+    pickup_code_secret_previous: Annotated[str, msgspec.Meta(min_length=16)] | None = None
     pickup_sweep_batch: PositiveInt = 200
     # Availability cache: how many SKUs the in-process read model keeps.
     availability_cache_skus: PositiveInt = 100_000
@@ -101,6 +104,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise SettingsError("INVENTORY_DB_POOL_MIN: must not exceed INVENTORY_DB_POOL_MAX")
     if settings.environment == "production" and settings.pickup_code_secret == DEV_PICKUP_SECRET:
         raise SettingsError("INVENTORY_PICKUP_CODE_SECRET: must be set in production")
+    if settings.pickup_code_secret_previous == settings.pickup_code_secret:
+        raise SettingsError(
+            "INVENTORY_PICKUP_CODE_SECRET_PREVIOUS: must differ from INVENTORY_PICKUP_CODE_SECRET"
+        )
     if settings.reservation_default_ttl_s > settings.reservation_max_ttl_s:
         raise SettingsError(
             "INVENTORY_RESERVATION_DEFAULT_TTL_S: must not exceed INVENTORY_RESERVATION_MAX_TTL_S"

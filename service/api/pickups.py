@@ -165,7 +165,7 @@ class PickupController(Controller):
         rt = runtime(state)
         validate_lines(data.lines)
         booking, created = await pickup_booking.book_pickup(
-            rt.db, data, actor=actor_of(request), code_secret=rt.settings.pickup_code_secret
+            rt.db, data, actor=actor_of(request), code_secrets=rt.code_secrets
         )
         return Response(booking, status_code=201 if created else 200)
 
@@ -257,6 +257,6 @@ class PickupController(Controller):
             data.lines,
             actor=actor_of(request),
             may_act_at=location_check(request, "counter"),
-            code_secret=rt.settings.pickup_code_secret,
+            code_secrets=rt.code_secrets,
         )
         return pickup_view(done)

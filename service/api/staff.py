@@ -142,7 +142,7 @@ class StaffPageController(Controller):
                 None,
                 actor=actor_of(request),
                 may_act_at=lambda lid: principal.require("counter", lid),
-                code_secret=runtime(state).settings.pickup_code_secret,
+                code_secrets=runtime(state).code_secrets,
             )
         except DomainError as exc:
             return _back(location, exc.detail, error=True)

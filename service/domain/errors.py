@@ -85,6 +85,13 @@ class PickupConflict(Conflict):
     code = "pickup_conflict"
 
 
+class PickupCodeUnavailable(Conflict):
+    """The pickup's code was made with a secret that is no longer configured: it can
+    be neither given again nor verified (HTTP 409)."""
+
+    code = "pickup_code_unavailable"
+
+
 class PickupNotOffered(InvalidInput):
     code = "pickup_not_offered"
 

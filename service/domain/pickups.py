@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from service.domain.errors import PickupCodeUnavailable
 from service.domain.ledger import Balance
 from service.domain.reservations import Line, SkuQuantity
 
@@ -83,6 +84,7 @@ class PickupState:
     fingerprint: str
     code_nonce: str
     code_hash: str
+    code_secret_id: str | None  # which secret made the code (None: booked before 0008)
     failed_attempts: int
     locked_until: datetime | None
     created_at: datetime
@@ -191,8 +193,69 @@ def display_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
-def code_matches(state: PickupState, typed: str, secret: str) -> bool:
+def secret_id(secret: str) -> str:
+    """A public name of a secret, stored with each pickup. An HMAC keyed with the
+    secret tells no more about it than the code hashes beside it already do."""
+    return hmac.new(secret.encode(), b"pickup-code-secret-id", hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSecrets:
+    """The secrets in force: ``current`` makes every new code; ``previous`` (after a
+    rotation) verifies and gives again only the codes it made itself."""
+
+    current: str
+    previous: str | None = None
+
+    @property
+    def current_id(self) -> str:
+        return secret_id(self.current)
+
+    def made(self, state: PickupState) -> str | None:
+        """The configured secret that made this pickup's code; None when that secret
+        is no longer configured."""
+        return self.which(state.code_secret_id, state.code_nonce, state.code_hash)
+
+    def which(self, recorded_id: str | None, nonce: str, code_hash: str) -> str | None:
+        """The configured secret that made a code, from what a pickup stores of it."""
+        configured = [self.current] if self.previous is None else [self.current, self.previous]
+        for secret in configured:
+            if recorded_id is not None:
+                if hmac.compare_digest(recorded_id, secret_id(secret)):
+                    return secret
+            # Booked before migration 0008 recorded the id: the secret that made the code
+            # is the one that reproduces its hash (exactly: no other secret does).
+            elif hmac.compare_digest(
+                code_hash, hash_code(issue_code(secret, nonce), nonce, secret)
+            ):
+                return secret
+        return None
+
+
+def code_of(state: PickupState, secrets: CodeSecrets) -> str | None:
+    """The pickup's code again (a repeated booking), or None when the secret that made
+    it is no longer configured."""
+    secret = secrets.made(state)
+    return None if secret is None else issue_code(secret, state.code_nonce)
+
+
+def code_matches(state: PickupState, typed: str, secrets: CodeSecrets) -> bool:
+    """Checked against the secret that made the code and no other; never true when
+    that secret is no longer configured."""
+    secret = secrets.made(state)
+    if secret is None:
+        return False
     return hmac.compare_digest(state.code_hash, hash_code(typed, state.code_nonce, secret))
+
+
+def code_unavailable(state: PickupState) -> PickupCodeUnavailable:
+    """The refusal when the secret that made a pickup's code is not configured here:
+    removed too early, or not yet deployed on this replica."""
+    return PickupCodeUnavailable(
+        f"the code of pickup {state.pickup_id!r} was made with a pickup-code secret this "
+        "service does not have; it can be neither shown again nor checked",
+        field="pickup_id",
+    )
 
 
 def locked(state: PickupState, now: datetime) -> bool:

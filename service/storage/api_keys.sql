@@ -1,21 +1,40 @@
 -- API keys: only a hash of each secret is stored.
+-- A change that replicas must hear at once (revoke, a new expiry) is followed by
+-- notify_keys_changed in the same transaction.
 
 -- name: insert
-INSERT INTO api_keys (key_id, name, role, location_ids, secret_hash)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO api_keys (key_id, name, role, location_ids, secret_hash, expires_at, replaces_key_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (key_id) DO NOTHING
 RETURNING key_id;
 
 -- name: get
-SELECT key_id, name, role, location_ids, secret_hash, created_at, revoked_at
+SELECT key_id, name, role, location_ids, secret_hash, created_at, revoked_at, expires_at,
+    replaces_key_id
 FROM api_keys WHERE key_id = $1;
 
+-- name: lock
+-- The row lock that serialises two rotations of one key.
+SELECT key_id, name, role, location_ids, secret_hash, created_at, revoked_at, expires_at,
+    replaces_key_id
+FROM api_keys WHERE key_id = $1 FOR UPDATE;
+
 -- name: list_all
-SELECT key_id, name, role, location_ids, secret_hash, created_at, revoked_at
+SELECT key_id, name, role, location_ids, secret_hash, created_at, revoked_at, expires_at,
+    replaces_key_id
 FROM api_keys ORDER BY created_at, key_id;
+
+-- name: live_successor
+SELECT key_id FROM api_keys
+WHERE replaces_key_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+ORDER BY created_at LIMIT 1;
 
 -- name: revoke
 UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL
+RETURNING key_id;
+
+-- name: set_expiry
+UPDATE api_keys SET expires_at = $2 WHERE key_id = $1 AND revoked_at IS NULL
 RETURNING key_id;
 
 -- name: notify_keys_changed

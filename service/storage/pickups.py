@@ -40,6 +40,7 @@ def _pickup(row: asyncpg.Record, lines: Sequence[PickupLineState]) -> PickupStat
         fingerprint=row["fingerprint"],
         code_nonce=row["code_nonce"],
         code_hash=row["code_hash"],
+        code_secret_id=row["code_secret_id"],
         failed_attempts=row["failed_attempts"],
         locked_until=row["locked_until"],
         created_at=row["created_at"],
@@ -89,6 +90,7 @@ class PickupRepository:
             state.fingerprint,
             state.code_nonce,
             state.code_hash,
+            state.code_secret_id,
             state.created_at,
         )
 
@@ -161,6 +163,13 @@ class PickupRepository:
 
     async def due_no_show(self, now: datetime, limit: int) -> list[str]:
         return [r["pickup_id"] for r in await self.conn.fetch(Q.due_no_show, now, limit)]
+
+    async def live_codes(self) -> list[tuple[str | None, str, str, datetime]]:
+        """(secret id or None, nonce, code hash, hold end) of each pickup booked or ready."""
+        rows = await self.conn.fetch(Q.live_codes)
+        return [
+            (r["code_secret_id"], r["code_nonce"], r["code_hash"], r["hold_until"]) for r in rows
+        ]
 
     async def lock_slot(self, location_id: str, slot_start: datetime) -> int:
         """Lock one slot's capacity row (creating it); returns how many are booked."""

@@ -22,8 +22,9 @@ FROM pickup_lines WHERE location_id = $1 AND pickup_id = ANY($2::text[]) ORDER B
 
 -- name: insert_pickup
 INSERT INTO pickups (location_id, pickup_id, status, slot_start, slot_end, hold_until, customer,
-    channel, external_ref, fingerprint, code_nonce, code_hash, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13);
+    channel, external_ref, fingerprint, code_nonce, code_hash, code_secret_id, created_at,
+    updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14);
 
 -- name: insert_lines
 INSERT INTO pickup_lines (location_id, pickup_id, sku, quantity, source_location_id, reservation_id)
@@ -50,6 +51,11 @@ LIMIT $5;
 SELECT pickup_id FROM pickups
 WHERE status IN ('booked', 'ready') AND hold_until <= $1
 ORDER BY hold_until LIMIT $2;
+
+-- name: live_codes
+-- What live pickups store of their codes (booked or ready: still to be collected).
+SELECT code_secret_id, code_nonce, code_hash, hold_until
+FROM pickups WHERE status IN ('booked', 'ready');
 
 -- name: lock_slot
 INSERT INTO pickup_slot_usage AS u (location_id, slot_start) VALUES ($1, $2)

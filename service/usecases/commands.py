@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 
 from service.contracts import messages as m
 from service.contracts.pickups import PickupBooking
-from service.domain.errors import BatchTooLarge, DomainError, InsufficientStock
+from service.domain.errors import (
+    BatchTooLarge,
+    DomainError,
+    InsufficientStock,
+    PickupCodeUnavailable,
+)
 from service.domain.reservations import Outcome, OutcomeKind, validate_lines
 from service.ids import new_id
 from service.settings import Settings
@@ -29,6 +34,7 @@ from service.usecases.message_idempotency import (
     MessageHandler,
     apply_once,
 )
+from service.usecases.pickup_code_secrets import code_secrets_of
 from service.usecases.pickup_views import pickup_view
 from service.usecases.reservation_engine import ReservationEngine
 from service.usecases.reservation_steps import Origin, Step
@@ -112,17 +118,22 @@ class MessageCommands:
 
     async def _book_pickup(self, message: m.PickupBookMessage, delivery: Delivery) -> Outcome:
         validate_lines(message.lines)
-        secret = self.settings.pickup_code_secret
+        secrets = code_secrets_of(self.settings)
 
         async def apply(conn: Connection) -> Applied:
             booking, created = await pickup_booking.book(
-                conn, message, actor=f"amqp:{message.channel}", code_secret=secret
+                conn, message, actor=f"amqp:{message.channel}", code_secrets=secrets
             )
             kind = OutcomeKind.CREATED if created else OutcomeKind.DONE
             return kind, _booked_reply(message, delivery, booking)
 
         async def replay(conn: Connection, _stored: object) -> bytes:
-            booking, _ = await pickup_booking.book(conn, message, actor="amqp", code_secret=secret)
+            try:
+                booking, _ = await pickup_booking.book(
+                    conn, message, actor="amqp", code_secrets=secrets
+                )
+            except PickupCodeUnavailable as error:  # its secret is gone, or not here yet
+                return _pickup_refusal("pickup.book", message.pickup_id, delivery, error)
             return _booked_reply(message, delivery, booking)
 
         handler = MessageHandler(

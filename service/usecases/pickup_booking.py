@@ -31,6 +31,7 @@ from service.domain.errors import (
 )
 from service.domain.pickup_slots import Slot, SlotRules, bookable, out_of_range
 from service.domain.pickups import (
+    CodeSecrets,
     Customer,
     LineSource,
     NewPickup,
@@ -59,17 +60,20 @@ async def book_pickup(
     command: wire.BookPickup,
     *,
     actor: str,
-    code_secret: str,
+    code_secrets: CodeSecrets,
     now: datetime | None = None,
 ) -> tuple[wire.PickupBooking, bool]:
-    """Book a pickup: reserve the cart, take a place in the slot, issue the code.
+    """Book a pickup: reserve the cart, take a place in the slot, issue the code (with
+    the current secret).
 
     Returns the booking and whether it was created (False: the same request again,
-    answered the same, code included). Raises PickupConflict, UnknownLocation,
-    PickupNotOffered, SlotNotFound, SlotOutOfRange, SlotUnavailable, InsufficientStock.
+    answered the same, code included, whichever configured secret made it). Raises
+    PickupConflict, UnknownLocation, PickupNotOffered, SlotNotFound, SlotOutOfRange,
+    SlotUnavailable, InsufficientStock, PickupCodeUnavailable (a repeat whose code was
+    made with a secret this service does not have).
     """
     return await db.run(
-        lambda conn: book(conn, command, actor=actor, code_secret=code_secret, now=now)
+        lambda conn: book(conn, command, actor=actor, code_secrets=code_secrets, now=now)
     )
 
 
@@ -78,7 +82,7 @@ async def book(
     command: wire.BookPickup,
     *,
     actor: str,
-    code_secret: str,
+    code_secrets: CodeSecrets,
     now: datetime | None = None,
 ) -> tuple[wire.PickupBooking, bool]:
     """``book_pickup`` inside the caller's transaction (``command`` may be a pickup.book
@@ -92,9 +96,9 @@ async def book(
             raise PickupConflict(
                 f"pickup {request.pickup_id!r} exists with different content", field="pickup_id"
             )
-        return booking_answer(existing, code_secret), False
-    state = await _book_new(conn, request, actor, now or datetime.now(UTC), code_secret)
-    return booking_answer(state, code_secret), True
+        return booking_answer(existing, code_secrets), False
+    state = await _book_new(conn, request, actor, now or datetime.now(UTC), code_secrets)
+    return booking_answer(state, code_secrets), True
 
 
 def new_pickup(command: wire.BookPickup) -> NewPickup:
@@ -129,13 +133,16 @@ def pickup_fingerprint(command: wire.BookPickup) -> str:
     )
 
 
-def booking_answer(state: PickupState, code_secret: str) -> wire.PickupBooking:
-    code = rules.issue_code(code_secret, state.code_nonce)
+def booking_answer(state: PickupState, code_secrets: CodeSecrets) -> wire.PickupBooking:
+    """Raises PickupCodeUnavailable when the secret that made the code is gone."""
+    code = rules.code_of(state, code_secrets)
+    if code is None:
+        raise rules.code_unavailable(state)
     return wire.PickupBooking(pickup=pickup_view(state), pickup_code=rules.display_code(code))
 
 
 async def _book_new(
-    conn: Connection, request: NewPickup, actor: str, at: datetime, code_secret: str
+    conn: Connection, request: NewPickup, actor: str, at: datetime, code_secrets: CodeSecrets
 ) -> PickupState:
     repo = PickupRepository(conn)
     store = await pickup_store(conn, request.location_id)
@@ -157,7 +164,7 @@ async def _book_new(
         )
         for s in sources
     )
-    state = _booked(request, store.location_id, slot, hold_until, lines, code_secret, at)
+    state = _booked(request, store.location_id, slot, hold_until, lines, code_secrets, at)
     await repo.insert(state)
     await plan_transfers(conn, state, actor, at)
     await OutboxRepository(conn).add([pickup_event(PickupBooked, state, at)])
@@ -258,12 +265,14 @@ def _booked(
     slot: Slot,
     hold_until: datetime,
     lines: tuple[PickupLineState, ...],
-    code_secret: str,
+    code_secrets: CodeSecrets,
     now: datetime,
 ) -> PickupState:
-    """The new pickup, with a fresh nonce and the hash of the code derived from it."""
+    """The new pickup, with a fresh nonce and the hash of the code derived from it and
+    the current secret, whose id it records."""
     nonce = rules.new_nonce()
-    code = rules.issue_code(code_secret, nonce)
+    secret = code_secrets.current
+    code = rules.issue_code(secret, nonce)
     return PickupState(
         pickup_id=request.pickup_id,
         location_id=store_id,
@@ -276,7 +285,8 @@ def _booked(
         external_ref=request.external_ref,
         fingerprint=request.fingerprint,
         code_nonce=nonce,
-        code_hash=rules.hash_code(code, nonce, code_secret),
+        code_hash=rules.hash_code(code, nonce, secret),
+        code_secret_id=code_secrets.current_id,
         failed_attempts=0,
         locked_until=None,
         created_at=now,

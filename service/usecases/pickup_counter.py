@@ -20,11 +20,12 @@ from service.domain.errors import (
     InvalidInput,
     InvalidTransition,
     LocationNotFound,
+    PickupCodeUnavailable,
     PickupLocked,
     PickupNotFound,
     WrongPickupCode,
 )
-from service.domain.pickups import PickupState
+from service.domain.pickups import CodeSecrets, PickupState
 from service.domain.reservations import Line, SkuQuantity, validate_lines
 from service.logging import get_logger
 from service.storage.database import Database
@@ -150,21 +151,23 @@ async def collect(
     *,
     actor: str,
     may_act_at: LocationCheck,
-    code_secret: str,
+    code_secrets: CodeSecrets,
     now: datetime | None = None,
 ) -> PickupState:
     """The customer shows the code and takes the goods (maybe fewer than booked; the
     rest returns to available stock). The reservation becomes a sale in the ledger.
     A wrong code is counted (and committed); the fifth in a row locks the pickup.
+    The code is checked against the secret that made it (the current one, or the
+    previous one after a rotation) and no other.
     Raises PickupNotFound, InvalidTransition, WrongPickupCode, PickupLocked,
-    InvalidInput, Forbidden."""
+    PickupCodeUnavailable, InvalidInput, Forbidden."""
 
     async def work(conn: Connection) -> tuple[PickupState, bool]:
         at = now or datetime.now(UTC)
         state = await lock_pickup(conn, pickup_id)
         may_act_at(state.location_id)
         if state.status == "collected":  # a repeat: the same answer, for the right code only
-            return state, rules.code_matches(state, code, code_secret)
+            return state, rules.code_matches(state, code, code_secrets)
         if state.status != "ready":
             raise InvalidTransition(
                 f"pickup {pickup_id!r} is {state.status}; only a ready pickup can be collected"
@@ -173,7 +176,9 @@ async def collect(
             raise PickupLocked(
                 f"too many wrong codes; try again after {state.locked_until:%H:%M} UTC"
             )
-        if not rules.code_matches(state, code, code_secret):
+        if code_secrets.made(state) is None:
+            raise _unverifiable(state)
+        if not rules.code_matches(state, code, code_secrets):
             return await _count_wrong_code(conn, state, at), False
         return await _hand_over(conn, state, handed_over, actor, at), True
 
@@ -181,6 +186,18 @@ async def collect(
     if not code_accepted:
         _refuse_wrong_code(result)
     return result
+
+
+def _unverifiable(state: PickupState) -> PickupCodeUnavailable:
+    """No code can match, and the customer is not to blame: refused, and not counted as
+    a wrong code, so the pickup does not lock while the configuration is put right."""
+    log.error(
+        "pickup_code_secret_missing",
+        pickup_id=state.pickup_id,
+        location_id=state.location_id,
+        secret_id=state.code_secret_id,
+    )
+    return rules.code_unavailable(state)
 
 
 async def _count_wrong_code(conn: Connection, state: PickupState, at: datetime) -> PickupState:

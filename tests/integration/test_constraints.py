@@ -51,6 +51,7 @@ THE_SERVICES_OWN = {
     "transfers_id_sku_key",
     "idempotency_keys_pkey",
     "api_keys_pkey",
+    "api_key_replaces_fk",  # set only by keys rotate, from a key it has just locked
     "pickup_settings_pkey",
     "pickup_slot_usage_pkey",
     "movements_pkey",

@@ -192,7 +192,7 @@ async def test_the_right_code_is_accepted_again_once_the_lockout_is_over(
         None,
         actor="test",
         may_act_at=lambda _: None,
-        code_secret=runtime.settings.pickup_code_secret,
+        code_secrets=runtime.code_secrets,
         now=locked_until + timedelta(seconds=1),
     )
     assert done.status == "collected"

@@ -10,7 +10,7 @@ import pytest
 
 from service.domain import pickups as rules
 from service.domain.ledger import Balance
-from service.domain.pickups import Customer, LineSource, PickupLineState, PickupState
+from service.domain.pickups import CodeSecrets, Customer, LineSource, PickupLineState, PickupState
 from service.domain.reservations import Line
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
@@ -128,6 +128,7 @@ def pickup(code: str, **changes: object) -> PickupState:
         fingerprint="f",
         code_nonce=nonce,
         code_hash=rules.hash_code(code, nonce, SECRET),
+        code_secret_id=rules.secret_id(SECRET),
         failed_attempts=0,
         locked_until=None,
         created_at=NOW,
@@ -144,13 +145,13 @@ def test_the_stored_hash_is_not_the_code_and_matches_the_code_typed_any_way() ->
     state = pickup("ABCD2345")
     assert "ABCD2345" not in state.code_hash
     for typed in ("ABCD2345", "ABCD-2345", "abcd-2345", " abcd 2345 ", "AbCd2345"):
-        assert rules.code_matches(state, typed, SECRET), typed
+        assert rules.code_matches(state, typed, CodeSecrets(SECRET)), typed
 
 
 def test_a_different_code_does_not_match() -> None:
     state = pickup("ABCD2345")
     for typed in ("ABCD2346", "ABCD234", "ABCD23455", ""):
-        assert not rules.code_matches(state, typed, SECRET), typed
+        assert not rules.code_matches(state, typed, CodeSecrets(SECRET)), typed
 
 
 def test_the_same_code_hashes_differently_under_another_nonce() -> None:

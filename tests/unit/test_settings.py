@@ -59,3 +59,27 @@ def test_a_pool_minimum_above_its_maximum_is_refused() -> None:
 
 def test_overrides_win_over_the_environment() -> None:
     assert load_settings({"INVENTORY_PORT": "9001"}, port=9002).port == 9002
+
+
+def test_the_previous_pickup_code_secret_is_unset_until_a_rotation() -> None:
+    assert load_settings({}).pickup_code_secret_previous is None
+    rotated = load_settings(
+        {
+            "INVENTORY_PICKUP_CODE_SECRET": "the-new-secret-of-this-year",
+            "INVENTORY_PICKUP_CODE_SECRET_PREVIOUS": "the-secret-of-last-year",
+        }
+    )
+    assert rotated.pickup_code_secret_previous == "the-secret-of-last-year"
+
+
+@pytest.mark.parametrize("previous", ["short", "the-new-secret-of-this-year"])
+def test_a_previous_pickup_code_secret_too_short_or_equal_to_the_current_is_refused(
+    previous: str,
+) -> None:
+    with pytest.raises(SettingsError, match=r"^INVENTORY_PICKUP_CODE_SECRET_PREVIOUS\b"):
+        load_settings(
+            {
+                "INVENTORY_PICKUP_CODE_SECRET": "the-new-secret-of-this-year",
+                "INVENTORY_PICKUP_CODE_SECRET_PREVIOUS": previous,
+            }
+        )
