@@ -143,7 +143,13 @@ def shown(moment: datetime | None) -> str:
 
 
 async def with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
-    pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+    pool = await create_pool(
+        settings.database_url,
+        min_size=1,
+        max_size=2,
+        connect_timeout_s=settings.db_connect_timeout_s,
+        statement_timeout_s=settings.verify_timeout_s,  # verify-ledger scans every balance
+    )
     try:
         return await work(Database(pool))
     finally:

@@ -17,9 +17,10 @@ import time
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.auth import ACCESS, authorize, token_of
-from service.api.errors import Answer, error_answer, unexpected_answer
+from service.api.errors import Answer, error_answer, unavailable_answer, unexpected_answer
 from service.domain.errors import DomainError
 from service.logging import REQUEST_ID, get_logger
+from service.storage.outage import DatabaseUnavailable
 
 log = get_logger("service.api.access")
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -82,6 +83,9 @@ class EdgeMiddleware:
                 authorize(scope, scope["route_handler"].opt.get(ACCESS))
         except DomainError as refused:
             return error_answer(refused)
+        except DatabaseUnavailable as unavailable:  # the key could not be looked up
+            scope["app"].state.runtime.db.outage.refused_one()
+            return unavailable_answer(unavailable, str(scope.get("method")))
         except Exception as failed:
             return unexpected_answer(failed)
         return None

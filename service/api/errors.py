@@ -26,6 +26,7 @@ from service.domain import errors as domain
 from service.domain.access import Forbidden, Unauthorized
 from service.domain.reservations import Outcome, OutcomeKind
 from service.logging import get_logger
+from service.storage.outage import DatabaseUnavailable
 from service.usecases.reservation_views import reservation_view, short_lines
 
 log = get_logger(__name__)
@@ -233,6 +234,33 @@ def http_error_handler(_request: Request[Any, Any, Any], exc: HTTPException) -> 
     return problem(status, code, detail, headers=headers).response()
 
 
+RETRY_AFTER_S = 5
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def unavailable_handler(
+    request: Request[Any, Any, Any], exc: DatabaseUnavailable
+) -> Response[bytes]:
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None:
+        runtime.db.outage.refused_one()
+    return unavailable_answer(exc, request.method).response()
+
+
+def unavailable_answer(exc: DatabaseUnavailable, method: str) -> Answer:
+    """503 with Retry-After, and an honest detail: a write whose COMMIT may have
+    happened has an unknown outcome, and repeating it with the same id is safe."""
+    if exc.maybe_applied and method not in _READS:
+        detail = (
+            "the database stopped answering during the request: the outcome is unknown; "
+            "retry with the same id (or Idempotency-Key)"
+        )
+    else:
+        detail = "the database is unavailable; the request was not applied; retry later"
+    retry = (("Retry-After", str(RETRY_AFTER_S)),)
+    return problem(503, "database_unavailable", detail, headers=retry)
+
+
 def internal_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     return unexpected_answer(exc).response()
 
@@ -254,6 +282,7 @@ def undecodable_body_handler(_request: Request[Any, Any, Any], exc: Exception) -
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DatabaseUnavailable: unavailable_handler,
     UnicodeDecodeError: undecodable_body_handler,
     RecursionError: undecodable_body_handler,
     domain.DomainError: domain_error_handler,

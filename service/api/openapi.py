@@ -49,7 +49,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state.",
     413: "The body is too large.",
     422: "Well-formed, but a value is invalid.",
-    503: "Not ready.",
+    503: "The database does not answer: retry after Retry-After seconds (with the same id).",
 }
 ASSETS_PATH = "/schema/assets"
 

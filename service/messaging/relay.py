@@ -46,14 +46,20 @@ class OutboxRelay:
         self.wakeup.set()
 
     async def run_forever(self, idle_s: float = 0.5) -> None:
+        failures = 0  # in a row: one line when the relay starts failing, one when it stops
         while not self._stopping:
             self.wakeup.clear()  # before reading: a NOTIFY from now on wakes the next wait
             try:
                 sent = await self.relay_once()
             except Exception as exc:
-                log.warning("outbox_relay_failed", error=type(exc).__name__, detail=str(exc))
+                if failures == 0:
+                    log.warning("outbox_relay_failed", error=type(exc).__name__, detail=str(exc))
+                failures += 1
                 await asyncio.sleep(1.0)
                 continue
+            if failures:
+                log.info("outbox_relay_recovered", failed_rounds=failures)
+                failures = 0
             if sent < self.batch and not self._stopping:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
                 # cancellation that races with the event, and stop() would hang.

@@ -1,16 +1,19 @@
 """The unit of work: one connection, one transaction.
 
 Only ``service/usecases`` opens transactions. Transient faults (deadlock,
-serialization failure, lost connection, a race to insert the same new id) are
-retried a bounded number of times with backoff; the block must therefore be safe
-to run again from the start, which it is because a rolled-back attempt left
-nothing behind. A constraint that the client's input broke becomes its domain
-error (errors.py).
+serialization failure, a pooled connection found closed, a race to insert the same
+new id) are retried a bounded number of times with backoff; the block must therefore
+be safe to run again from the start, which it is because a rolled-back attempt left
+nothing behind. A constraint that the client's input broke becomes its domain error
+(errors.py). A database that does not answer (refused, reset, silent past its
+deadline) raises DatabaseUnavailable at once (outage.py): waiting out an outage is the
+caller's choice (a message is held and retried; an HTTP request is answered 503).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -22,6 +25,7 @@ import asyncpg
 from service.logging import get_logger
 from service.storage import constraints
 from service.storage.errors import translate
+from service.storage.outage import UNANSWERED, DatabaseUnavailable, Outage
 from service.storage.pool import Connection, Pool
 
 T = TypeVar("T")
@@ -66,16 +70,28 @@ RACES = frozenset(
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A fault that running the same transaction again may not meet."""
+    """A fault that running the same transaction again may not meet (the database being
+    unavailable included, for callers that wait it out)."""
     if isinstance(exc, asyncpg.UniqueViolationError):
         return exc.constraint_name in RACES
-    return isinstance(exc, TRANSIENT_ERRORS)
+    return isinstance(exc, (*TRANSIENT_ERRORS, DatabaseUnavailable, CommitUncertain))
+
+
+# A pooled connection the server closed meanwhile (a restart): the next one is fresh.
+_STALE_CONNECTION = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError)
+
+
+class CommitUncertain(Exception):
+    """The connection was lost during a COMMIT: it may have happened. Running the
+    transaction again is safe (every write is idempotent by its id) and tells."""
 
 
 class Database:
-    def __init__(self, pool: Pool, *, attempts: int = 5) -> None:
+    def __init__(self, pool: Pool, *, attempts: int = 5, acquire_timeout_s: float = 5.0) -> None:
         self.pool = pool
         self.attempts = attempts
+        self.acquire_timeout_s = acquire_timeout_s
+        self.outage = Outage()
         # Awaited after each commit with what it changed, so this replica's caches
         # are current before the caller answers (read your own writes); other
         # replicas hear it through NOTIFY.
@@ -83,30 +99,66 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        """One READ COMMITTED transaction; commits when the block ends without error."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
+        """One READ COMMITTED transaction; commits when the block ends without error.
+        A connection lost during the COMMIT raises CommitUncertain: it may have happened."""
+        async with self.connection() as conn:
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(*UNANSWERED):
+                    await transaction.rollback()
+                raise
+            try:
+                await transaction.commit()
+            except UNANSWERED as exc:
+                raise CommitUncertain(exc) from exc
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """A connection for reads that need no transaction."""
-        async with self.pool.acquire() as conn:
-            yield conn
+        """A connection, within the acquire deadline. Raises DatabaseUnavailable when
+        the database does not answer (``maybe_applied`` once the block has begun)."""
+        try:
+            async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+                yield conn
+        except CommitUncertain:
+            raise
+        except UNANSWERED as exc:
+            if isinstance(exc, _STALE_CONNECTION) and not self.outage.ongoing:
+                # A pooled connection closed meanwhile (a restart): not an outage yet;
+                # Database.run tries a fresh one.
+                raise DatabaseUnavailable(exc, maybe_applied=False, stale=True) from exc
+            self.outage.failed(exc)
+            raise DatabaseUnavailable(exc, maybe_applied=False) from exc
+        self.outage.answered()
 
     async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:
-        """Run ``work`` in a transaction, retrying it on transient faults."""
+        """Run ``work`` in a transaction, retrying it on transient faults. Raises
+        DatabaseUnavailable when the database does not answer."""
+        lost_mid_way = False  # a COMMIT was cut off: it may have happened
         for attempt in range(1, self.attempts + 1):
             changed: Changes = {}
             token = _changes.set(changed)
             try:
                 async with self.transaction() as conn:
                     result = await work(conn)
+            except DatabaseUnavailable as unavailable:
+                if unavailable.stale and attempt < self.attempts:
+                    continue
+                if lost_mid_way and not unavailable.maybe_applied:  # an earlier COMMIT, maybe
+                    raise DatabaseUnavailable(unavailable, maybe_applied=True) from unavailable
+                raise
             except Exception as exc:
+                lost_mid_way = lost_mid_way or isinstance(exc, CommitUncertain)
                 if not is_transient(exc):
                     if (error := translate(exc)) is not None:
                         raise error from exc
                     raise
                 if attempt == self.attempts:
+                    if isinstance(exc, (*UNANSWERED, CommitUncertain)):
+                        self.outage.failed(exc)
+                        raise DatabaseUnavailable(exc, maybe_applied=lost_mid_way) from exc
                     raise
                 delay = min(1.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5)
                 log.warning("transaction_retry", attempt=attempt, error=type(exc).__name__)

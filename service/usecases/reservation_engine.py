@@ -41,6 +41,7 @@ from datetime import datetime
 from service.domain.reservations import Outcome
 from service.logging import get_logger
 from service.storage.database import Database
+from service.storage.outage import DatabaseUnavailable
 from service.storage.pool import Connection
 from service.usecases.reservation_flush import Flush
 from service.usecases.reservation_steps import Origin, Pending, Step
@@ -101,6 +102,11 @@ class ReservationEngine:
     async def _flush(self, batch: list[Pending]) -> None:
         try:
             outcomes = await self.db.run(lambda conn: Flush(conn, batch).run())
+        except DatabaseUnavailable as exc:  # no request's own fault: no split, no retries
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(exc)
+            return
         except Exception as exc:
             if len(batch) > 1:
                 log.warning("reservation_batch_split", size=len(batch), error=type(exc).__name__)
