@@ -16,7 +16,12 @@ from service.api.edge import EdgeMiddleware
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.health import live, ready
 from service.api.locations import LocationController
-from service.api.openapi import docs_assets, document_asgi_routes, openapi_config
+from service.api.openapi import (
+    docs_assets,
+    document_asgi_routes,
+    document_json_only,
+    openapi_config,
+)
 from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
 from service.api.staff import StaffPageController
@@ -63,6 +68,7 @@ def create_app(
     )
     route_asgi_path_parameters(app)
     document_asgi_routes(app)
+    document_json_only(app)
     return app
 
 
