@@ -22,6 +22,7 @@ from service.api.openapi import (
     document_json_only,
     openapi_config,
 )
+from service.api.pages import static_assets, template_config
 from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
 from service.api.staff import StaffPageController
@@ -54,6 +55,7 @@ def create_app(
             live,
             ready,
             docs_assets(),
+            static_assets(),
         ],
         lifespan=[_lifespan(settings, runtime, beside)],
         state=State({"runtime": runtime}),
@@ -62,6 +64,7 @@ def create_app(
             DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development")
         ],
         openapi_config=openapi_config(version("inventory-service")),
+        template_config=template_config(),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # logging is configured once, by service.logging
         debug=False,
