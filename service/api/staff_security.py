@@ -113,7 +113,8 @@ async def staff_guard(
     if unsafe and signed_in is not None and not handler.opt.get(SIGNS_IN):
         form = await Request[Any, Any, Any](connection.scope, connection.receive).form()
         sent = form.get(CSRF_FIELD)
-        if not isinstance(sent, str) or not hmac.compare_digest(sent, signed_in.csrf_token):
+        expected = signed_in.csrf_token.encode()
+        if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected):
             raise StaffRefused("this form is not of your session")
 
 
@@ -151,7 +152,10 @@ def same_origin(
 
 def _origin_of(url: str) -> tuple[str, str] | None:
     """(scheme, host[:port]) of an http(s) URL, the default port left out."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # such as an unclosed IPv6 bracket
+        return None
     if parts.scheme not in _DEFAULT_PORT or not parts.netloc:
         return None
     return parts.scheme, parts.netloc.lower().removesuffix(_DEFAULT_PORT[parts.scheme])

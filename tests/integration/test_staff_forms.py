@@ -113,7 +113,7 @@ async def test_a_sign_in_from_another_origin_is_refused_and_opens_no_session(
 # ------------------------------------------------------------------ CSRF token
 
 
-@pytest.mark.parametrize("token", [None, "", "0" * 64, "forged"])
+@pytest.mark.parametrize("token", [None, "", "0" * 64, "forged", "f\u00f8rged"])
 async def test_a_form_post_without_the_session_s_csrf_token_is_refused(
     app: Litestar, make_key: KeyMaker, pool: Pool, code: str, token: str | None
 ) -> None:

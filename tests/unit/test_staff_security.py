@@ -41,6 +41,7 @@ def test_a_form_from_the_host_it_was_sent_to_is_from_the_page(
         (None, "https://evil.example/staff"),
         ("stock.example.com", None),
         ("ftp://stock.example.com", None),
+        ("http://[::1", None),
     ],
 )
 def test_any_other_form_is_not(origin: str | None, referer: str | None) -> None:
