@@ -64,6 +64,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # it made, and no others, until it is removed (`inventory pickup-secrets` says when).
     pickup_code_secret_previous: Annotated[str, msgspec.Meta(min_length=16)] | None = None
     pickup_sweep_batch: PositiveInt = 200
+    # The staff page (docs/security.md): a session ends after this long without a request,
+    # and at the latest this long after sign-in (a shift), whichever comes first.
+    staff_session_idle_s: PositiveInt = 2 * 3600
+    staff_session_lifetime_s: PositiveInt = 12 * 3600
+    # Sign-in is refused (429) for the rest of a window once one client address or one
+    # key has failed this many times within it; every replica counts in the database.
+    staff_sign_in_failures: PositiveInt = 10
+    staff_sign_in_window_s: PositiveInt = 15 * 60
+    # The origin browsers reach the service at (https://stock.example.com): a staff-page
+    # form must come from it. Unset: from the host the request names (Host header).
+    public_origin: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/?#]+$")] | None = None
     # Availability cache: how many SKUs the in-process read model keeps.
     availability_cache_skus: PositiveInt = 100_000
     availability_cache_warm: bool = True  # load every SKU's balances in the background at start
@@ -107,6 +118,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if settings.pickup_code_secret_previous == settings.pickup_code_secret:
         raise SettingsError(
             "INVENTORY_PICKUP_CODE_SECRET_PREVIOUS: must differ from INVENTORY_PICKUP_CODE_SECRET"
+        )
+    if settings.staff_session_idle_s > settings.staff_session_lifetime_s:
+        raise SettingsError(
+            "INVENTORY_STAFF_SESSION_IDLE_S: must not exceed INVENTORY_STAFF_SESSION_LIFETIME_S"
         )
     if settings.reservation_default_ttl_s > settings.reservation_max_ttl_s:
         raise SettingsError(

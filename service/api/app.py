@@ -16,7 +16,13 @@ from service.api.edge import EdgeMiddleware
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.health import live, ready
 from service.api.locations import LocationController
-from service.api.openapi import docs_assets, document_asgi_routes, openapi_config
+from service.api.openapi import (
+    docs_assets,
+    document_asgi_routes,
+    document_json_only,
+    openapi_config,
+)
+from service.api.pages import static_assets, template_config
 from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
 from service.api.staff import StaffPageController
@@ -49,6 +55,7 @@ def create_app(
             live,
             ready,
             docs_assets(),
+            static_assets(),
         ],
         lifespan=[_lifespan(settings, runtime, beside)],
         state=State({"runtime": runtime}),
@@ -57,12 +64,14 @@ def create_app(
             DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development")
         ],
         openapi_config=openapi_config(version("inventory-service")),
+        template_config=template_config(),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # logging is configured once, by service.logging
         debug=False,
     )
     route_asgi_path_parameters(app)
     document_asgi_routes(app)
+    document_json_only(app)
     return app
 
 

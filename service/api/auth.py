@@ -1,7 +1,9 @@
 """Authentication (API keys) and authorisation (roles, staff location scoping).
 
-Every ``/v1`` request carries ``Authorization: Bearer <api-key>``; the staff page
-may carry the same key in its session cookie. Each route declares what it needs
+Every ``/v1`` request carries ``Authorization: Bearer <api-key>``, and nothing else
+authenticates it: no cookie, so a page on another site cannot make a browser call
+the API with credentials the browser holds. (The staff page has sessions of its own,
+``staff_security.py``, valid on ``/staff`` only.) Each route declares what it needs
 with ``opt=requires(...)`` (an ``Access`` under the ``access`` key); the edge
 middleware (``service/api/edge.py``) checks it before the handler runs: no or
 unknown key is 401, a key outside its role or locations is 403. Health and the
@@ -22,7 +24,6 @@ from litestar.types import Scope
 
 from service.domain.access import Forbidden, Principal, Unauthorized
 
-SESSION_COOKIE = "inventory_session"
 _BEARER = b"bearer "
 Where = Literal["path", "global", "somewhere"]
 
@@ -55,16 +56,12 @@ def requires_somewhere(permission: str) -> dict[str, Any]:
 
 
 def token_of(scope: Scope) -> str | None:
+    """The API key of ``Authorization: Bearer <api-key>``; a cookie is never read."""
     for name, value in scope["headers"]:
         if name == b"authorization":
             if value[:7].lower() != _BEARER:
                 return None
             return value[len(_BEARER) :].decode("latin-1").strip()
-        if name == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                key, _, cookie = part.strip().partition("=")
-                if key == SESSION_COOKIE and cookie:
-                    return cookie
     return None
 
 

@@ -1,5 +1,6 @@
-"""The edge of every route: request id, caller identity and authorisation, in one
-plain ASGI middleware (cheap enough for the availability read path).
+"""The edge of every route: request id, caller identity, authorisation and, under
+``/v1``, bodies only as JSON (``json_only.py``), in one plain ASGI middleware (cheap
+enough for the availability read path).
 
 Litestar runs route middleware after routing, so the route's ``Access`` (its
 ``opt``, see ``service/api/auth.py``) is known here. Every answer leaves through
@@ -13,11 +14,19 @@ import itertools
 import re
 import secrets
 import time
+from typing import cast
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from service.api.auth import ACCESS, authorize, token_of
-from service.api.errors import Answer, error_answer, unavailable_answer, unexpected_answer
+from service.api.errors import (
+    Answer,
+    error_answer,
+    problem,
+    unavailable_answer,
+    unexpected_answer,
+)
+from service.api.json_only import body_refusal
 from service.domain.errors import DomainError
 from service.logging import REQUEST_ID, get_logger
 from service.storage.outage import DatabaseUnavailable
@@ -79,13 +88,17 @@ class EdgeMiddleware:
                 if principal is not None:
                     scope["principal"] = principal  # type: ignore[typeddict-unknown-key]
                     scope["actor"] = principal.name  # type: ignore[typeddict-unknown-key]
-            if scope.get("method") != "OPTIONS":  # public on every route, as Litestar answers it
+            method = cast(HTTPScope, scope)["method"]
+            if method != "OPTIONS":  # public on every route, as Litestar answers it
                 authorize(scope, scope["route_handler"].opt.get(ACCESS))
+            not_json = body_refusal(method, scope["path"], scope["headers"])
+            if not_json is not None:
+                return problem(415, "unsupported_media_type", not_json)
         except DomainError as refused:
             return error_answer(refused)
         except DatabaseUnavailable as unavailable:  # the key could not be looked up
             scope["app"].state.runtime.db.outage.refused_one()
-            return unavailable_answer(unavailable, str(scope.get("method")))
+            return unavailable_answer(unavailable, cast(HTTPScope, scope)["method"])
         except Exception as failed:
             return unexpected_answer(failed)
         return None

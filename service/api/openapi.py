@@ -35,6 +35,7 @@ from litestar.types import ControllerRouterHandler
 from swagger_ui_bundle import swagger_ui_path
 
 from service.api.errors import JSON_MEDIA_TYPE, PROBLEM_MEDIA_TYPE
+from service.api.json_only import API_PREFIX
 from service.api.params import PathText
 from service.contracts.common import Problem
 
@@ -48,6 +49,7 @@ _DESCRIPTIONS = {
     404: "Not found.",
     409: "Conflicts with the current state.",
     413: "The body is too large.",
+    415: "The body is not application/json.",
     422: "Well-formed, but a value is invalid.",
     503: "The database does not answer: retry after Retry-After seconds (with the same id).",
 }
@@ -144,11 +146,8 @@ def _operation(doc: AsgiOperation, schemas: dict[str, Any]) -> Operation:
         )
         for status, (text, kind) in doc.answers.items()
     }
-    for status, spec in problems(*doc.problems).items():
-        responses[str(status)] = OpenAPIResponse(
-            description=spec.description or "",
-            content={PROBLEM_MEDIA_TYPE: OpenAPIMediaType(schema=_component(Problem, schemas))},
-        )
+    for status in doc.problems:
+        responses[str(status)] = _problem_response(status, schemas)
     return Operation(
         tags=list(doc.tags),
         summary=doc.summary,
@@ -159,6 +158,30 @@ def _operation(doc: AsgiOperation, schemas: dict[str, Any]) -> Operation:
         responses=responses,
         deprecated=False,
     )
+
+
+def _problem_response(status: int, schemas: dict[str, Any]) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=_DESCRIPTIONS[status],
+        content={PROBLEM_MEDIA_TYPE: OpenAPIMediaType(schema=_component(Problem, schemas))},
+    )
+
+
+def document_json_only(app: Litestar) -> None:
+    """Add the 415 to every /v1 operation that takes a body: the edge refuses a body
+    that is not application/json on every such route (``json_only.py``), so the
+    document says it in one place too. Call after ``document_asgi_routes``."""
+    document = app.openapi_schema
+    assert document.components is not None
+    for path, item in (document.paths or {}).items():
+        if not path.startswith(API_PREFIX):
+            continue
+        for method in ("post", "put", "patch", "delete"):
+            operation: Operation | None = getattr(item, method)
+            if operation is not None and operation.request_body is not None:
+                responses = operation.responses if operation.responses is not None else {}
+                responses["415"] = _problem_response(415, document.components.schemas)
+                operation.responses = dict(sorted(responses.items()))
 
 
 def _path_parameter(name: str, text: PathText) -> Parameter:

@@ -1,8 +1,10 @@
 """The staff page: today's pickups of a store, mark ready, hand over with the code.
 
-Served by the service itself (no front-end build). The staff member signs in with
-their API key; the page keeps it in an HttpOnly, SameSite=Strict session cookie
-and every action goes through the same use cases and location checks as the API.
+Served by the service itself (no front-end build, no script), rendered from
+``templates/``. The staff member signs in with their API key once; from then on the
+browser holds only a session cookie. Every action goes through the same use cases
+and location checks as the API. What guards the page (sessions, CSRF, Origin, the
+headers of every answer) is in ``staff_security.py``.
 """
 
 from __future__ import annotations
@@ -12,147 +14,166 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie, State
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
-from service.api.auth import SESSION_COOKIE
-from service.api.context import actor_of, runtime
+from service.api.context import runtime
 from service.api.params import IdPath
-from service.api.staff_page import login_page, pickups_page
+from service.api.staff_security import (
+    SIGNS_IN,
+    PageHeaders,
+    SignedIn,
+    StaffRefused,
+    ended_session_cookies,
+    session_cookie,
+    session_policy,
+    signed_in,
+    staff_guard,
+    throttle_policy,
+)
 from service.domain.access import Principal
 from service.domain.errors import DomainError
-from service.usecases import pickup_counter
+from service.domain.staff_sessions import Flash, SignInRefused, SignInThrottled
+from service.usecases import pickup_counter, staff_sessions
 
 Req = Request[Any, Any, Any]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Session = NamedDependency[SignedIn | None]  # resumed by the guard (staff_security.py)
+HOME = "/staff"
 
 
-def _html(markup: str, status: int = 200) -> Response[str]:
-    return Response(markup, media_type="text/html; charset=utf-8", status_code=status)
+def sign_in_page(error: str | None = None, status: int = 200, **headers: str) -> Template:
+    context = {"error": error}
+    return Template("staff_sign_in.html", context=context, status_code=status, headers=headers)
 
 
-def _principal(request: Req) -> Principal | None:
-    found = request.scope.get("principal")
-    if isinstance(found, Principal) and (found.role == "admin" or found.role == "staff"):
-        return found
-    return None
-
-
-def _back(location_id: str, message: str, error: bool = False) -> Redirect:
-    flag = "&error=1" if error else ""
-    return Redirect(
-        f"/staff?location={quote(location_id)}&msg={quote(message)}{flag}", status_code=303
-    )
+def refused_page(_request: Req, exc: StaffRefused) -> Template:
+    return Template("staff_refused.html", context={"reason": exc.detail}, status_code=403)
 
 
 class StaffPageController(Controller):
-    path = "/staff"
+    path = HOME
     include_in_schema = False
+    guards = [staff_guard]
+    middleware = [PageHeaders]
+    dependencies = {"session": Provide(signed_in, sync_to_thread=False)}
+    exception_handlers = {StaffRefused: refused_page}
 
     @get("/")
     async def home(
         self,
-        request: Req,
         state: State,
+        session: Session,
         location: Annotated[str | None, QueryParameter()] = None,
-        msg: Annotated[str | None, QueryParameter()] = None,
-        error: Annotated[str | None, QueryParameter()] = None,
-    ) -> Response[str]:
-        principal = _principal(request)
-        if principal is None:
-            return _html(login_page())
+    ) -> Template:
+        if session is None:
+            return sign_in_page()
         model = runtime(state).read_model
-        stores = [s for s in model.locations.stores if principal.may("counter", s.location_id)]
+        stores = [
+            s for s in model.locations.stores if session.principal.may("counter", s.location_id)
+        ]
         if not stores:
-            return _html(login_page("this key may not act at any store"), 403)
+            return sign_in_page("this key may not act at any store", 403)
         chosen = next((s for s in stores if s.location_id == location), stores[0])
         today = datetime.now(UTC).astimezone(ZoneInfo(chosen.timezone)).date()
         found = await pickup_counter.pickups_of_day(
             runtime(state).db, chosen.location_id, today, None
         )
-        return _html(
-            pickups_page(
-                chosen.name,
-                chosen.location_id,
-                chosen.timezone,
-                today.isoformat(),
-                found,
-                [(s.location_id, s.name) for s in stores],
-                msg,
-                bool(error),
-            )
-        )
+        context = {
+            "store": chosen,
+            "stores": stores,
+            "day": today.isoformat(),
+            "pickups": found,
+            "flash": session.flash,
+            "csrf_token": session.csrf_token,
+        }
+        return Template("staff_pickups.html", context=context)
 
-    @post("/login", status_code=303)
-    async def login(self, state: State, data: Form) -> Response[str] | Redirect:
+    @post("/login", status_code=303, opt={SIGNS_IN: True})
+    async def login(
+        self, request: Req, state: State, session: Session, data: Form
+    ) -> Template | Redirect:
+        rt = runtime(state)
         token = data.get("api_key", "").strip()
-        principal = await runtime(state).keys.authenticate(token) if token else None
-        if principal is None or principal.role not in ("staff", "admin"):
-            return _html(login_page("that is not a staff key"), 401)
-        cookie = Cookie(
-            key=SESSION_COOKIE,
-            value=token,
-            httponly=True,
-            secure=runtime(state).settings.environment == "production",  # served behind TLS
-            samesite="strict",
-            path="/",
-            max_age=12 * 3600,
-        )
-        return Redirect("/staff", status_code=303, cookies=[cookie])
+        address = request.client.host if request.client else None
+        policies = session_policy(rt.settings), throttle_policy(rt.settings)
+        try:
+            session_id = await staff_sessions.sign_in(rt.db, rt.keys, token, address, *policies)
+        except SignInThrottled as exc:
+            return sign_in_page(exc.detail, 429, **{"Retry-After": str(exc.retry_after_s)})
+        except SignInRefused as exc:
+            return sign_in_page(exc.detail, 401)
+        if session is not None:  # a second sign-in ends the session it replaces
+            await staff_sessions.sign_out(rt.db, session.session_id)
+        return Redirect(HOME, status_code=303, cookies=session_cookie(session_id, rt.settings))
 
     @post("/logout", status_code=303)
-    async def logout(self) -> Redirect:
-        return Redirect(
-            "/staff",
-            status_code=303,
-            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
-        )
+    async def logout(self, state: State, session: Session) -> Redirect:
+        if session is not None:
+            await staff_sessions.sign_out(runtime(state).db, session.session_id)
+        return Redirect(HOME, status_code=303, cookies=ended_session_cookies())
 
     @post("/pickups/{pickup_id:str}/ready", status_code=303)
-    async def ready(self, request: Req, state: State, pickup_id: IdPath) -> Redirect:
-        principal = _principal(request)
-        if principal is None:
-            return Redirect("/staff", status_code=303)
-        location = await self._location_of(state, pickup_id, principal)
+    async def ready(self, state: State, session: Session, pickup_id: IdPath) -> Redirect:
+        if session is None:
+            return Redirect(HOME, status_code=303)
+        db, principal = runtime(state).db, session.principal
+        location = await _location_of(state, pickup_id, principal)
         try:
             await pickup_counter.mark_ready(
-                runtime(state).db,
-                pickup_id,
-                actor=actor_of(request),
-                may_act_at=lambda lid: principal.require("counter", lid),
+                db, pickup_id, actor=principal.name, may_act_at=_counter_of(principal)
             )
         except DomainError as exc:
-            return _back(location, exc.detail, error=True)
-        return _back(location, f"{pickup_id} is ready; the customer is told")
+            return await _back(state, session, location, Flash(exc.detail, error=True))
+        return await _back(
+            state, session, location, Flash(f"{pickup_id} is ready; the customer is told")
+        )
 
     @post("/pickups/{pickup_id:str}/collect", status_code=303)
-    async def collect(self, request: Req, state: State, pickup_id: IdPath, data: Form) -> Redirect:
-        principal = _principal(request)
-        if principal is None:
-            return Redirect("/staff", status_code=303)
-        location = await self._location_of(state, pickup_id, principal)
+    async def collect(
+        self, state: State, session: Session, pickup_id: IdPath, data: Form
+    ) -> Redirect:
+        if session is None:
+            return Redirect(HOME, status_code=303)
+        rt, principal = runtime(state), session.principal
+        location = await _location_of(state, pickup_id, principal)
         try:
             await pickup_counter.collect(
-                runtime(state).db,
+                rt.db,
                 pickup_id,
                 data.get("code", ""),
                 None,
-                actor=actor_of(request),
-                may_act_at=lambda lid: principal.require("counter", lid),
-                code_secrets=runtime(state).code_secrets,
+                actor=principal.name,
+                may_act_at=_counter_of(principal),
+                code_secrets=rt.code_secrets,
             )
         except DomainError as exc:
-            return _back(location, exc.detail, error=True)
-        return _back(location, f"{pickup_id} handed over")
+            return await _back(state, session, location, Flash(exc.detail, error=True))
+        return await _back(state, session, location, Flash(f"{pickup_id} handed over"))
 
-    async def _location_of(self, state: State, pickup_id: str, principal: Principal) -> str:
-        try:
-            found = await pickup_counter.get_pickup(
-                runtime(state).db, pickup_id, lambda lid: principal.require("counter", lid)
-            )
-        except DomainError:
-            return ""
-        return found.location_id
+
+def _counter_of(principal: Principal) -> pickup_counter.LocationCheck:
+    return lambda location_id: principal.require("counter", location_id)
+
+
+async def _location_of(state: State, pickup_id: str, principal: Principal) -> str | None:
+    """The pickup's store, when this key may see it."""
+    try:
+        found = await pickup_counter.get_pickup(
+            runtime(state).db, pickup_id, _counter_of(principal)
+        )
+    except DomainError:
+        return None
+    return found.location_id
+
+
+async def _back(state: State, session: SignedIn, location: str | None, flash: Flash) -> Redirect:
+    """Back to the page of ``location``, which shows ``flash`` (kept in the session,
+    never in the URL: no one can make the page say something by a link)."""
+    await staff_sessions.tell(runtime(state).db, session.session_id, flash)
+    where = f"{HOME}?location={quote(location)}" if location else HOME
+    return Redirect(where, status_code=303)

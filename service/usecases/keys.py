@@ -17,6 +17,7 @@ from service.storage.api_keys import ApiKeyRepository, StoredKey, new_key
 from service.storage.database import Database
 from service.storage.ledger import LedgerRepository
 from service.storage.pool import Connection
+from service.storage.staff_sessions import StaffSessionRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +81,11 @@ async def list_keys(db: Database) -> list[StoredKey]:
 
 
 async def revoke_key(db: Database, key_id: str) -> bool:
-    """True when a live key was revoked (every replica forgets it at once)."""
+    """True when a live key was revoked (every replica forgets it at once); the staff
+    page's sessions opened with it end with it."""
 
     async def work(conn: Connection) -> bool:
+        await StaffSessionRepository(conn).delete_of_key(key_id)
         return await ApiKeyRepository(conn).revoke(key_id)
 
     return await db.run(work)

@@ -18,13 +18,14 @@ Everything else is kept byte for byte. What is replaced, and why:
 - dates relative to the day the run started: ``{D+1}`` (a timestamp keeps its time
   of day and format: ``{D+1}T12:00:00Z``), so that the corpus does not depend on the
   day it is replayed;
-- names the run chose (the reply queue): given to the normaliser as ``known``.
+- names the run chose (the reply queue): given to the normaliser as ``known``; so
+  are the staff page's session ids and CSRF tokens, as the player learns them
+  (``{session:NAME}``, ``{csrf:NAME}``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -84,7 +85,7 @@ class Normaliser:
     """Normalises the texts of one scene (one per scene: numbering starts afresh)."""
 
     anchor: date
-    known: Mapping[str, str] = field(default_factory=dict)
+    known: dict[str, str] = field(default_factory=dict)
     _numbers: dict[str, str] = field(default_factory=dict)
     _counts: dict[str, int] = field(default_factory=dict)
 
@@ -101,6 +102,10 @@ class Normaliser:
         text = _TIMESTAMP.sub(lambda m: self._timestamp(m, window), text)
         text = _CLOCK.sub(lambda m: self._clock(m, window), text)
         return _DATE.sub(lambda m: self._date(m[1]), text)
+
+    def name(self, value: str, placeholder: str) -> None:
+        """Write ``value`` as ``placeholder`` from now on (a value the run chose)."""
+        self.known[value] = placeholder
 
     def epoch_seconds(self, seconds: int, window: Window) -> str | int:
         moment = datetime.fromtimestamp(seconds, UTC)

@@ -13,6 +13,7 @@ import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 from litestar import Litestar
 
+from service.api.staff_security import SESSION_COOKIE, csrf_token
 from service.messaging.worker import Worker
 from service.runtime import Runtime
 from tests.corpus import asgi
@@ -58,6 +59,7 @@ class Player:
             request = self._request(step)
             answer = await asgi.call(self.app, request)
             self._save(step, answer.body)
+            self._save_session(step, answer)
         else:
             message, routing_key = self._message(step)
             await self.broker.publish(message, routing_key, step.copies)
@@ -86,6 +88,9 @@ class Player:
             headers.append(("content-length", str(length)))
         if step.chunked:
             headers.append(("transfer-encoding", "chunked"))
+        if step.session is not None:
+            session_id = self.context.sessions[step.session]
+            headers.append(("cookie", f"{SESSION_COOKIE}={session_id}"))
         headers += [(name, self.context.fill(value)) for name, value in step.headers]
         chunks = _pieces(body or b"", CHUNKS if step.chunked else 1)
         return asgi.Request(
@@ -107,6 +112,21 @@ class Player:
             answer: Any = json.loads(body)
             for name, path in step.save.items():
                 self.context.saved[name] = dotted(answer, path)
+
+    def _save_session(self, step: Http, answer: asgi.Answer) -> None:
+        """Keep the staff session the answer's cookie opens; its id and CSRF token
+        are written down as {session:NAME} and {csrf:NAME}."""
+        if step.save_session is None:
+            return
+        name = step.save_session
+        cookies = [v for k, v in answer.headers if k == "set-cookie"]
+        found = [
+            c.split(";")[0].split("=", 1)[1] for c in cookies if c.startswith(f"{SESSION_COOKIE}=")
+        ]
+        assert found, f"{step.name}: no session was opened"
+        self.context.sessions[name] = found[0]
+        self.normaliser.name(found[0], f"{{session:{name}}}")
+        self.normaliser.name(csrf_token(found[0]), f"{{csrf:{name}}}")
 
     def _message(self, step: Publish) -> tuple[aio_pika.Message, str]:
         fields = {} if isinstance(step.body, bytes) else self.context.fill_all(dict(step.body))

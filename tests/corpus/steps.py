@@ -9,6 +9,8 @@ bodies and forms may hold placeholders that the player fills in when it sends:
     {key:webshop}  the API key of that caller (see KEYS)
     {saved:NAME}   a value an earlier step of the scene saved (``save=``);
                    {saved:NAME|lower} in lower case, {saved:NAME|bare} without dashes
+    {csrf:NAME}    the staff page's CSRF token of the session an earlier step opened
+                   (``save_session=NAME``)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from service.api.staff_security import csrf_token
 from service.domain.access import Role
 
 
@@ -63,7 +66,9 @@ class Http:
     away before the body is complete. ``save`` keeps answer fields for later steps:
     {"code": "pickup_code"} (dotted paths into the JSON answer). ``exact``: the answer
     holds nothing that changes between runs (the OpenAPI document, whose examples hold
-    fixed dates) and is kept without normalising."""
+    fixed dates) and is kept without normalising. ``session`` sends the staff page's
+    session cookie of the session an earlier step kept with ``save_session``, which
+    keeps the session the answer's Set-Cookie opens."""
 
     name: str
     method: str
@@ -79,6 +84,8 @@ class Http:
     disconnect: bool = False
     save: Mapping[str, str] = field(default_factory=dict)
     exact: bool = False
+    session: str | None = None
+    save_session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,8 @@ class Publish:
 Step = Http | Publish
 
 _PLACEHOLDER = re.compile(
-    r"\{(?:D([+-]\d+)(?:T(\d\d:\d\d))?|key:([\w-]+)|saved:([\w.-]+)(?:\|(lower|bare))?)\}"
+    r"\{(?:D([+-]\d+)(?:T(\d\d:\d\d))?|key:([\w-]+)|saved:([\w.-]+)(?:\|(lower|bare))?"
+    r"|csrf:([\w-]+))\}"
 )
 
 
@@ -112,6 +120,7 @@ class Context:
 
     anchor: date
     saved: dict[str, Any] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)  # name -> staff session id
 
     def fill(self, text: str) -> str:
         return _PLACEHOLDER.sub(self._value, text)
@@ -127,7 +136,9 @@ class Context:
         return value
 
     def _value(self, match: re.Match[str]) -> str:
-        days, clock, key, saved, form = match.groups()
+        days, clock, key, saved, form, csrf = match.groups()
+        if csrf is not None:
+            return csrf_token(self.sessions[csrf])
         if key is not None:
             return KEYS[key].token(key)
         if saved is not None:

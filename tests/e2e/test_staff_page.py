@@ -186,12 +186,25 @@ async def sign_in(page: Page, base: str, key: str) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
+def csp_complaints(page: Page) -> list[str]:
+    """What the browser's console says against the page's Content-Security-Policy."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return found
+
+
 async def test_staff_mark_a_pickup_ready_and_hand_it_over_with_the_code(
     site: str, page: Page, client: Client, make_key: Any, pool: Pool, tmp_path: Path
 ) -> None:
     booking = await given_a_pickup_today(client, "ST-OSLO", "Oslo Storgata")
     code = booking["pickup_code"]
     await served(site, client, "ST-OSLO")
+    complaints = csp_complaints(page)
     await sign_in(page, site, await make_key("staff", "ST-OSLO"))
 
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Oslo Storgata")
@@ -224,6 +237,9 @@ async def test_staff_mark_a_pickup_ready_and_hand_it_over_with_the_code(
     assert (tmp_path / "staff-page.png").stat().st_size > 0
     assert (await pickup_row(pool, "P1"))["status"] == "collected"
     assert await on_hand_and_reserved(pool, "ST-OSLO", "S1") == (3, 0)
+    styled = await page.locator("header").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert styled == "rgb(11, 61, 46)", "the style sheet loads under the page's CSP"
+    assert complaints == []
 
 
 async def test_a_staff_key_of_another_store_neither_sees_nor_acts_on_its_pickups(
@@ -240,7 +256,9 @@ async def test_a_staff_key_of_another_store_neither_sees_nor_acts_on_its_pickups
     await sign_in(page, site, await make_key("staff", "ST-BERGEN"))
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Bergen Torget")
     (cookie,) = await page.context.cookies()
+    assert (cookie["name"], cookie["path"]) == ("inventory_staff_session", "/staff")
     assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+    assert "inv_" not in cookie["value"], "the cookie holds a session id, not the key"
     await expect(page.locator("body")).not_to_contain_text("Oslo Storgata")
     await expect(page.locator("tr[data-pickup='P1']")).to_have_count(0)
 
@@ -249,9 +267,54 @@ async def test_a_staff_key_of_another_store_neither_sees_nor_acts_on_its_pickups
     await expect(page.locator("tr[data-pickup='P1']")).to_have_count(0)
 
     # the page's own form post, sent with this session, cannot act at Oslo either
-    await page.request.post(f"{site}/staff/pickups/P1/ready")
+    token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert token
+    refused = await page.request.post(
+        f"{site}/staff/pickups/P1/ready", form={"csrf_token": token}, headers={"Origin": site}
+    )
+    assert refused.ok  # back to the page, with the refusal as its message
+    assert "may not counter at ST-OSLO" in await refused.text()
     assert (await pickup_row(pool, "P1"))["status"] == "booked"
 
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_label("API key")).to_be_visible()
     assert await page.context.cookies() == []
+
+
+async def test_a_form_on_another_site_cannot_act_through_a_signed_in_browser(
+    site: str, page: Page, client: Client, make_key: Any, pool: Pool
+) -> None:
+    """A page elsewhere posts the page's own form (with a token it saw once, even) to
+    the staff page of a browser that is signed in: refused, nothing done."""
+    await given_a_pickup_today(client, "ST-OSLO", "Oslo Storgata")
+    await served(site, client, "ST-OSLO")
+    await sign_in(page, site, await make_key("staff", "ST-OSLO"))
+    token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    form = (
+        f"<form method=post action='{site}/staff/pickups/P1/ready'>"
+        f"<input name=csrf_token value='{token}'><button>Win a prize</button></form>"
+    )
+    await page.route(
+        "http://prizes.example/", lambda route: route.fulfill(body=form, content_type="text/html")
+    )
+    await page.goto("http://prizes.example/")
+    async with page.expect_response(f"{site}/staff/pickups/P1/ready") as sent:
+        await page.get_by_role("button", name="Win a prize").click()
+    answer = await sent.value
+    assert answer.status == 403
+    await expect(page.get_by_role("alert")).to_contain_text("Nothing was done")
+    assert (await pickup_row(pool, "P1"))["status"] == "booked"
+
+    await page.goto(f"{site}/staff")  # still signed in, the pickup still to be made ready
+    row = page.locator("tr[data-pickup='P1']")
+    await expect(row.locator("td.status")).to_have_text(re.compile("^booked$", re.I))
+
+
+async def test_the_page_sends_the_headers_of_a_login_page(site: str, page: Page) -> None:
+    answer = await page.goto(f"{site}/staff")
+    assert answer is not None
+    headers = answer.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["cache-control"] == "no-store"
+    assert headers["content-type"] == "text/html; charset=utf-8"

@@ -29,6 +29,7 @@ from tests.pickup_helpers import (
     lines_of,
     store_body,
 )
+from tests.staff_helpers import staff_browser
 
 StaffScope = Literal["everywhere", "own store", "nowhere"]
 OWN = {"loc": "ST-A", "pid": "P-A"}
@@ -108,6 +109,7 @@ class World:
     http: Client  # sends no key unless told
     admin: Client  # sends the admin key
     keys: dict[str, str]  # role -> token; "staff" is a staff key of ST-A
+    staff_cookies: str  # the cookies of a browser signed in to the staff page (admin key)
 
     def bearer(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
@@ -144,7 +146,10 @@ async def world(app: Litestar, db: Database, pool: Pool, runtime: Runtime) -> As
         body = {"reservation_id": "R-1", "location_id": "ST-A", "lines": lines_of(("S1", 1))}
         assert (await admin.post("/v1/reservations", json=body)).status_code == 201
         keys["staff"] = await create_key(db, "test staff", "staff", ["ST-A"])
-        yield World(http, admin, keys)
+        async with staff_browser(app) as browser:
+            assert (await browser.sign_in(keys["admin"])).status_code == 303
+            cookies = browser.cookie_header()
+        yield World(http, admin, keys, cookies)
 
 
 def assert_unauthorized(response: httpx.Response) -> None:
@@ -204,6 +209,18 @@ async def test_a_staff_key_works_at_its_own_store_and_is_403_at_another(
     else:
         assert_let_through(at_own, "staff at its own store")
         assert_let_through(at_other, "staff at another store")
+
+
+@pytest.mark.parametrize("target", ROUTES, ids=str)
+async def test_the_staff_page_s_session_cookie_authenticates_no_v1_route(
+    world: World, target: Route
+) -> None:
+    """Only ``Authorization: Bearer`` authenticates under /v1: neither the staff page's
+    session cookie (of an admin) nor an API key in a cookie, as the page once kept it."""
+    assert world.staff_cookies
+    assert_unauthorized(await target.call(world.http, OWN, Cookie=world.staff_cookies))
+    legacy = f"inventory_session={world.keys['admin']}"
+    assert_unauthorized(await target.call(world.http, OWN, Cookie=legacy))
 
 
 def test_the_route_table_covers_every_v1_route_of_the_app(app: Litestar) -> None:

@@ -58,6 +58,11 @@ THE_SERVICES_OWN = {
     "outbox_pkey",
     "availability_changes_pkey",
     "schema_migrations_pkey",
+    "staff_sessions_pkey",  # 32 random bytes a session
+    "staff_session_key_fk",  # opened for a key just verified
+    "staff_session_ends_after_start",
+    "staff_sign_in_failures_pkey",  # counted with an upsert
+    "staff_sign_in_failures_positive",
 }
 
 
