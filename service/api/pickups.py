@@ -13,7 +13,13 @@ from service.api.auth import location_check, requires, requires_somewhere
 from service.api.context import actor_of, runtime
 from service.api.examples import PICKUP, body
 from service.api.openapi import problems
-from service.api.params import IdempotencyKey, IdPath, LocationIdPath
+from service.api.params import (
+    IdempotencyKey,
+    IdPath,
+    LocationIdPath,
+    day_in_range,
+    local_day,
+)
 from service.contracts.pickups import (
     BookPickup,
     CancelPickup,
@@ -68,17 +74,18 @@ class StorePickupController(Controller):
         self,
         state: State,
         location_id: LocationIdPath,
-        from_: Annotated[
-            date | None, QueryParameter(name="from", description="First local day (default today)")
-        ] = None,
+        from_: Annotated[date | None, local_day("from", "First local day (default today)")] = None,
         to: Annotated[
-            date | None, QueryParameter(description="Last local day (default: the booking horizon)")
+            date | None, local_day("to", "Last local day (default: the booking horizon)")
         ] = None,
         line: LineParam = None,
     ) -> PickupSlots:
         """Slots with remaining capacity; with cart lines, when the cart can be ready and
         where each line comes from."""
-        return await slots.list_slots(runtime(state).db, location_id, from_, to, parse_lines(line))
+        first, last = day_in_range(from_, "from"), day_in_range(to, "to")
+        return await slots.list_slots(
+            runtime(state).db, location_id, first, last, parse_lines(line)
+        )
 
     @get("/pickup-settings", opt=requires("slots.read"), responses=problems(400, 401, 403, 404))
     async def get_settings(self, state: State, location_id: LocationIdPath) -> PickupSettings:
@@ -104,12 +111,11 @@ class StorePickupController(Controller):
         status: Annotated[
             Literal["booked", "ready", "collected", "cancelled", "no_show"] | None, QueryParameter()
         ] = None,
-        date_: Annotated[
-            date | None, QueryParameter(name="date", description="Local day (default today)")
-        ] = None,
+        date_: Annotated[date | None, local_day("date", "Local day (default today)")] = None,
     ) -> PickupList:
         """The store's pick list and counter list for one day, ordered by slot."""
-        found = await counter.pickups_of_day(runtime(state).db, location_id, date_, status)
+        day = day_in_range(date_, "date")
+        found = await counter.pickups_of_day(runtime(state).db, location_id, day, status)
         return PickupList(location_id=location_id, pickups=[p.view() for p in found])
 
     @post(
