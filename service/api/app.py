@@ -17,6 +17,7 @@ from service.api.errors import EXCEPTION_HANDLERS
 from service.api.health import live, ready
 from service.api.locations import LocationController
 from service.api.openapi import docs_assets, document_asgi_routes, openapi_config
+from service.api.openapi_refine import refine_document
 from service.api.options import allow_every_method
 from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
@@ -65,6 +66,7 @@ def create_app(
     route_asgi_path_parameters(app)
     allow_every_method(app)
     document_asgi_routes(app)
+    refine_document(app)
     return app
 
 

@@ -49,6 +49,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state.",
     413: "The body is too large.",
     422: "Well-formed, but a value is invalid.",
+    423: "Locked: too many wrong codes; the pickup refuses codes for a while.",
     503: "Not ready.",
 }
 ASSETS_PATH = "/schema/assets"

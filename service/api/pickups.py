@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 
 from service.api.auth import location_check, requires, requires_somewhere
@@ -95,7 +96,7 @@ class StorePickupController(Controller):
     @put(
         "/pickup-settings",
         opt=requires("pickups.settings"),
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 413, 422),
     )
     async def put_settings(
         self, state: State, location_id: LocationIdPath, data: JSONBody[PickupSettings]
@@ -122,7 +123,7 @@ class StorePickupController(Controller):
         "/returns",
         status_code=200,
         opt=requires("counter"),
-        responses=problems(400, 401, 403, 409, 422),
+        responses=problems(400, 401, 403, 409, 413, 422),
     )
     async def store_return(
         self,
@@ -148,7 +149,12 @@ class PickupController(Controller):
         "/",
         status_code=201,
         opt=requires("pickups.book", at_path_location=False),
-        responses=problems(400, 401, 403, 409, 422),
+        responses={
+            200: ResponseSpec(
+                PickupBooking, description="The same booking again: it exists as asked."
+            ),
+            **problems(400, 401, 403, 409, 413, 422),
+        },
     )
     async def book(
         self, request: Req, state: State, data: Annotated[BookPickup, body(PICKUP)]
@@ -178,7 +184,7 @@ class PickupController(Controller):
         "/{pickup_id:str}/reschedule",
         status_code=200,
         opt=requires_somewhere("pickups.book"),
-        responses=problems(400, 401, 403, 404, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def reschedule(
         self, request: Req, state: State, pickup_id: IdPath, data: JSONBody[ReschedulePickup]
@@ -196,7 +202,7 @@ class PickupController(Controller):
         "/{pickup_id:str}/cancel",
         status_code=200,
         opt=requires_somewhere("pickups.cancel"),
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def cancel(
         self,
@@ -232,7 +238,7 @@ class PickupController(Controller):
         "/{pickup_id:str}/collect",
         status_code=200,
         opt=requires_somewhere("counter"),
-        responses=problems(400, 401, 403, 404, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 413, 422, 423),
     )
     async def collect(
         self, request: Req, state: State, pickup_id: IdPath, data: JSONBody[CollectPickup]
