@@ -29,7 +29,9 @@ async def test_a_method_the_one_sku_read_does_not_take_is_refused_with_405(
         ("/v1/stock/S1/locations/ST-A/safety-stock", "OPTIONS, PUT"),
     ],
 )
-async def test_options_lists_every_method_of_the_path(client: Client, path: str, allow: str) -> None:
+async def test_options_lists_every_method_of_the_path(
+    client: Client, path: str, allow: str
+) -> None:
     response = await client.options(path, headers={"Authorization": ""})
     assert response.status_code == 204
     assert response.headers["allow"] == allow

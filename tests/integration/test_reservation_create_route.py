@@ -188,4 +188,13 @@ async def test_the_openapi_document_describes_the_route(client: Client) -> None:
     assert created == {"$ref": "#/components/schemas/Reservation"}
     again = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert again == {"$ref": "#/components/schemas/Reservation"}
-    assert sorted(operation["responses"]) == ["200", "201", "400", "401", "403", "409", "413", "422"]
+    assert sorted(operation["responses"]) == [
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "409",
+        "413",
+        "422",
+    ]
