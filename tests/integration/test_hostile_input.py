@@ -110,3 +110,22 @@ async def test_an_epoch_number_for_a_timestamp_in_a_body_is_refused(
 async def test_a_number_for_a_boolean_in_a_body_is_refused(client: Client) -> None:
     response = await client.put("/v1/locations/ST-A", json=location_body(active=0))
     assert_problem(response, 422, "invalid_body", "active")
+
+
+@pytest.mark.parametrize("email", ["kari\x1e@example.com", "kari\ufeff@example.com"])
+async def test_an_email_with_white_space_of_either_regex_dialect_is_refused(
+    client: Client, email: str
+) -> None:
+    """The document's pattern (JSON Schema, ECMA-262) and the decoder's (Python) agree:
+    schemathesis sent \\x1e, white space to Python only, and the document allowed it."""
+    response = await client.post(
+        "/v1/pickups",
+        json={
+            "pickup_id": "P-1",
+            "location_id": "ST-A",
+            "slot_start": "2031-01-01T12:00:00Z",
+            "lines": [{"sku": "S1", "quantity": 1}],
+            "customer": {"name": "Kari", "email": email},
+        },
+    )
+    assert_problem(response, 422, "invalid_body", "customer.email")
