@@ -49,7 +49,7 @@ corpus: install ## record the answer corpus again from this tree (tests/corpus/a
 	ANSWER_CORPUS=record $(BIN)/pytest -q tests/integration/test_answer_corpus.py
 
 fuzz: install ## hostile input and random sequences at length: schemathesis, the message fuzzer, the model-based test
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_MESSAGES=$${FUZZ_MESSAGES:-3000} \
+	FUZZ_RANDOM=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_MESSAGES=$${FUZZ_MESSAGES:-3000} \
 	MODEL_EXAMPLES=$${MODEL_EXAMPLES:-300} MODEL_STEPS=$${MODEL_STEPS:-60} \
 	$(BIN)/pytest -q tests/integration/test_schemathesis.py \
 	  tests/integration/test_message_fuzzer.py tests/integration/test_model_based.py
