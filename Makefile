@@ -49,6 +49,12 @@ test: lint typecheck browser ## lint, type-check and run the whole test suite (r
 corpus: install ## record the answer corpus again from this tree (tests/corpus/answers/; review the diff)
 	ANSWER_CORPUS=record $(BIN)/pytest -q tests/integration/test_answer_corpus.py
 
+fuzz: install ## hostile input and random sequences at length: schemathesis, the message fuzzer, the model-based test
+	FUZZ_RANDOM=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_MESSAGES=$${FUZZ_MESSAGES:-3000} \
+	MODEL_EXAMPLES=$${MODEL_EXAMPLES:-300} MODEL_STEPS=$${MODEL_STEPS:-60} \
+	$(BIN)/pytest -q tests/integration/test_schemathesis.py \
+	  tests/integration/test_message_fuzzer.py tests/integration/test_model_based.py
+
 proto: install ## regenerate proto/ (JSON Schema, AsyncAPI, golden examples) from the message structs
 	$(BIN)/python -m service.messaging.proto_gen
 
@@ -58,4 +64,4 @@ bench: install ## run the benchmark suite (see bench/README.md; ARGS="--quick" f
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help install run worker lint format typecheck browser test corpus proto bench clean
+.PHONY: help install run worker lint format typecheck browser test corpus fuzz proto bench clean

@@ -22,6 +22,8 @@ from service.api.openapi import (
     document_json_only,
     openapi_config,
 )
+from service.api.openapi_refine import refine_document
+from service.api.options import allow_every_method
 from service.api.pages import static_assets, template_config
 from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
@@ -70,8 +72,10 @@ def create_app(
         debug=False,
     )
     route_asgi_path_parameters(app)
+    allow_every_method(app)
     document_asgi_routes(app)
     document_json_only(app)
+    refine_document(app)
     return app
 
 

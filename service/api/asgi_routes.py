@@ -22,7 +22,6 @@ from litestar import Litestar
 from litestar._asgi.routing_trie.types import RouteTrieNode
 from litestar.connection import ASGIConnection
 from litestar.datastructures import URL
-from litestar.enums import HttpMethod
 from litestar.exceptions import (
     ClientException,
     InternalServerException,
@@ -133,15 +132,22 @@ def _validation_failed(scope: HTTPScope, messages: list[dict[str, Any]]) -> Vali
     )
 
 
+class _UnderAnyMethod(dict[str, Any]):
+    """An ASGI route's path parameters, found under whatever method a request names
+    (QUERY, PROPFIND, BREW: the route itself then answers 405)."""
+
+    def __missing__(self, method: str) -> Any:
+        return self["asgi"]
+
+
 def route_asgi_path_parameters(app: Litestar) -> None:
     """Let ``@asgi`` route handlers have path parameters. Litestar 2.25 stores such a
     route's parameters under "asgi" but looks them up under the request's method (an
-    HTTP request to it fails with a KeyError, a 500); store them under every method.
-    Call once every route is registered."""
+    HTTP request to it fails with a KeyError, a 500); find them under every method,
+    including those no enum lists. Call once every route is registered."""
     for node in _nodes(app.asgi_router.root_route_map_node):
         if node.is_asgi and "asgi" in node.path_parameters:
-            for method in HttpMethod:
-                node.path_parameters.setdefault(method.value, node.path_parameters["asgi"])
+            node.path_parameters = _UnderAnyMethod(node.path_parameters)  # type: ignore[arg-type, assignment]
 
 
 def _nodes(node: RouteTrieNode) -> Iterator[RouteTrieNode]:

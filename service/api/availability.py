@@ -102,7 +102,7 @@ class AvailabilityController(Controller):
         "/query",
         status_code=200,
         opt=requires("availability.read"),
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 413, 422),
     )
     async def cart(self, state: State, data: Annotated[CartQuery, body(CART)]) -> CartAvailability:
         """A cart against named locations or a radius: per location, per line, and whether

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
 from service.api.context import runtime
 from service.usecases.health import readiness
@@ -21,7 +22,11 @@ def live() -> Health:
     return Health("ok")
 
 
-@get("/health/ready", tags=["health"], responses={})
+@get(
+    "/health/ready",
+    tags=["health"],
+    responses={503: ResponseSpec(Health, description="Not ready: see the failing checks.")},
+)
 async def ready(state: State) -> Response[Health]:
     """The database answers, every migration is applied, the change feed listens, the
     availability cache is warm and, where the worker runs in this process, the broker is

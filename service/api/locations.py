@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, put
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 
 from service.api.auth import requires
@@ -25,7 +26,10 @@ class LocationController(Controller):
         "/{location_id:str}",
         status_code=200,
         opt=requires("locations.write", at_path_location=False),
-        responses=problems(400, 401, 403, 422),
+        responses={
+            201: ResponseSpec(Location, description="A new location: created."),
+            **problems(400, 401, 403, 413, 422),
+        },
     )
     async def put_location(
         self, state: State, location_id: LocationIdPath, data: Annotated[LocationIn, body(LOCATION)]

@@ -51,7 +51,8 @@ _DESCRIPTIONS = {
     413: "The body is too large.",
     415: "The body is not application/json.",
     422: "Well-formed, but a value is invalid.",
-    503: "The database does not answer: retry after Retry-After seconds (with the same id).",
+    423: "Locked: too many wrong codes; the pickup refuses codes for a while.",
+    503: "Not ready, or the database does not answer: retry after Retry-After seconds.",
 }
 ASSETS_PATH = "/schema/assets"
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
-from litestar.params import HeaderParameter, PathParameter
+from litestar.exceptions import ValidationException
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +41,28 @@ IdempotencyKey = Annotated[
         description="Chosen by the caller per request; a repeat returns the first answer.",
     ),
 ]
+
+# A calendar day in a query: a store's local day. Days far off overflow date arithmetic
+# (9999-12-31 plus a day) or PostgreSQL's range (0001-01-01 in Europe/Oslo is in 1 BC),
+# so the service answers days of 2000 to 2999 and refuses others as a bad parameter.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+_DAY_RANGE = {"pattern": r"^2[0-9]{3}-[0-9]{2}-[0-9]{2}$"}  # documents FIRST_DAY..LAST_DAY
+
+
+def local_day(name: str, description: str) -> Any:
+    """A query parameter holding a day; pass its value to ``day_in_range``."""
+    return QueryParameter(
+        name=name, description=f"{description}; 2000-01-01 to 2999-12-31", schema_extra=_DAY_RANGE
+    )
+
+
+def day_in_range(value: date | None, name: str) -> date | None:
+    """``value``, if in range. Raises ValidationException (400, ``invalid_parameter``
+    naming ``name``, as Litestar refuses any other bad query parameter)."""
+    if value is None or FIRST_DAY <= value <= LAST_DAY:
+        return value
+    message = f"Expected a day from {FIRST_DAY} to {LAST_DAY}"
+    raise ValidationException(
+        detail=f"Validation failed for query parameter {name!r}",
+        extra=[{"message": message, "key": name, "source": "query"}],
+    )

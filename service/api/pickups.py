@@ -7,13 +7,20 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 
 from service.api.auth import location_check, requires, requires_somewhere
 from service.api.context import actor_of, runtime
 from service.api.examples import PICKUP, body
 from service.api.openapi import problems
-from service.api.params import IdempotencyKey, IdPath, LocationIdPath
+from service.api.params import (
+    IdempotencyKey,
+    IdPath,
+    LocationIdPath,
+    day_in_range,
+    local_day,
+)
 from service.contracts.pickups import (
     BookPickup,
     CancelPickup,
@@ -75,18 +82,17 @@ class StorePickupController(Controller):
         self,
         state: State,
         location_id: LocationIdPath,
-        from_: Annotated[
-            date | None, QueryParameter(name="from", description="First local day (default today)")
-        ] = None,
+        from_: Annotated[date | None, local_day("from", "First local day (default today)")] = None,
         to: Annotated[
-            date | None, QueryParameter(description="Last local day (default: the booking horizon)")
+            date | None, local_day("to", "Last local day (default: the booking horizon)")
         ] = None,
         line: LineParam = None,
     ) -> PickupSlots:
         """Slots with remaining capacity; with cart lines, when the cart can be ready and
         where each line comes from."""
+        first, last = day_in_range(from_, "from"), day_in_range(to, "to")
         return await pickup_slots.list_slots(
-            runtime(state).db, location_id, from_, to, parse_lines(line)
+            runtime(state).db, location_id, first, last, parse_lines(line)
         )
 
     @get("/pickup-settings", opt=requires("slots.read"), responses=problems(400, 401, 403, 404))
@@ -97,7 +103,7 @@ class StorePickupController(Controller):
     @put(
         "/pickup-settings",
         opt=requires("pickups.settings"),
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 413, 422),
     )
     async def put_settings(
         self, state: State, location_id: LocationIdPath, data: JSONBody[PickupSettings]
@@ -113,19 +119,18 @@ class StorePickupController(Controller):
         status: Annotated[
             Literal["booked", "ready", "collected", "cancelled", "no_show"] | None, QueryParameter()
         ] = None,
-        date_: Annotated[
-            date | None, QueryParameter(name="date", description="Local day (default today)")
-        ] = None,
+        date_: Annotated[date | None, local_day("date", "Local day (default today)")] = None,
     ) -> PickupList:
         """The store's pick list and counter list for one day, ordered by slot."""
-        found = await pickup_counter.pickups_of_day(runtime(state).db, location_id, date_, status)
+        day = day_in_range(date_, "date")
+        found = await pickup_counter.pickups_of_day(runtime(state).db, location_id, day, status)
         return PickupList(location_id=location_id, pickups=[pickup_view(p) for p in found])
 
     @post(
         "/returns",
         status_code=200,
         opt=requires("counter"),
-        responses=problems(400, 401, 403, 409, 422),
+        responses=problems(400, 401, 403, 409, 413, 422),
     )
     async def store_return(
         self,
@@ -155,7 +160,12 @@ class PickupController(Controller):
         "/",
         status_code=201,
         opt=requires("pickups.book", at_path_location=False),
-        responses=problems(400, 401, 403, 409, 422),
+        responses={
+            200: ResponseSpec(
+                PickupBooking, description="The same booking again: it exists as asked."
+            ),
+            **problems(400, 401, 403, 409, 413, 422),
+        },
     )
     async def book(
         self, request: Req, state: State, data: Annotated[BookPickup, body(PICKUP)]
@@ -185,7 +195,7 @@ class PickupController(Controller):
         "/{pickup_id:str}/reschedule",
         status_code=200,
         opt=requires_somewhere("pickups.book"),
-        responses=problems(400, 401, 403, 404, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def reschedule(
         self, request: Req, state: State, pickup_id: IdPath, data: JSONBody[ReschedulePickup]
@@ -203,7 +213,7 @@ class PickupController(Controller):
         "/{pickup_id:str}/cancel",
         status_code=200,
         opt=requires_somewhere("pickups.cancel"),
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def cancel(
         self,
@@ -242,7 +252,7 @@ class PickupController(Controller):
         "/{pickup_id:str}/collect",
         status_code=200,
         opt=requires_somewhere("counter"),
-        responses=problems(400, 401, 403, 404, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 413, 422, 423),
     )
     async def collect(
         self, request: Req, state: State, pickup_id: IdPath, data: JSONBody[CollectPickup]

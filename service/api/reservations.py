@@ -32,8 +32,11 @@ CREATE = AsgiOperation(
     tags=("reservations",),
     body=CreateReservation,
     body_example=RESERVATION,
-    answers={201: ("Document created, URL follows", Reservation)},
-    problems=(400, 401, 403, 409, 422),
+    answers={
+        201: ("Document created, URL follows", Reservation),
+        200: ("The same reservation again: it exists as asked, nothing changed", Reservation),
+    },
+    problems=(400, 401, 403, 409, 413, 422),
 )
 
 
@@ -67,7 +70,7 @@ class ReservationController(Controller):
         "/{reservation_id:str}/cancel",
         status_code=200,
         opt=requires("reservations.write"),
-        responses=problems(400, 401, 403, 404, 409),
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def cancel(
         self,
@@ -87,7 +90,7 @@ class ReservationController(Controller):
         "/{reservation_id:str}/fulfil",
         status_code=200,
         opt=requires("reservations.write"),
-        responses=problems(400, 401, 403, 404, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def fulfil(
         self,

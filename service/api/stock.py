@@ -71,7 +71,7 @@ class StockController(Controller):
     @put(
         "/{sku:str}/locations/{location_id:str}/safety-stock",
         opt=requires("stock.write"),
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 413, 422),
     )
     async def set_safety_stock(
         self, state: State, sku: SkuPath, location_id: LocationIdPath, data: JSONBody[SafetyStockIn]

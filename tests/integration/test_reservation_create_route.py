@@ -186,4 +186,16 @@ async def test_the_openapi_document_describes_the_route(client: Client) -> None:
     assert "reservation_id" in document["components"]["schemas"]["CreateReservation"]["properties"]
     created = operation["responses"]["201"]["content"]["application/json"]["schema"]
     assert created == {"$ref": "#/components/schemas/Reservation"}
-    assert sorted(operation["responses"]) == ["201", "400", "401", "403", "409", "415", "422"]
+    again = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert again == {"$ref": "#/components/schemas/Reservation"}
+    assert sorted(operation["responses"]) == [
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "409",
+        "413",
+        "415",
+        "422",
+    ]
