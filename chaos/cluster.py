@@ -1,0 +1,98 @@
+"""A private PostgreSQL cluster for the fault that restarts the database: made with
+``initdb`` in a temporary folder, on a port of its own, removed at the end. The
+machine's shared server is never stopped or restarted.
+
+PostgreSQL refuses to run as root, so when the suite runs as root the cluster's
+commands run as the ``postgres`` user (``runuser``), which owns the folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.procs import Processes, free_port
+
+BIN = Path(os.environ.get("CHAOS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "max_connections": "40",
+    "shared_buffers": "32MB",
+    "fsync": "off",  # the OS never crashes here; a restart loses nothing without it
+    "log_min_messages": "warning",
+}
+
+
+class PrivateCluster:
+    def __init__(self, procs: Processes, root: Path, port: int) -> None:
+        self.procs = procs
+        self.root = root
+        self.data = root / "data"
+        self.port = port
+
+    @property
+    def base_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    @classmethod
+    async def create(cls, procs: Processes) -> PrivateCluster:
+        root = Path(tempfile.mkdtemp(prefix="inventory-chaos-pg-"))
+        cluster = cls(procs, root, free_port())
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(root, owner.pw_uid, owner.pw_gid)
+        await cluster._pg(
+            "initdb",
+            "-D",
+            str(cluster.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            timeout_s=120,
+        )
+        conf = "".join(f"{k} = {v}\n" for k, v in SETTINGS.items())
+        conf += f"port = {cluster.port}\nunix_socket_directories = '{root}'\n"
+        with (cluster.data / "postgresql.auto.conf").open("a") as auto:
+            auto.write(conf)
+        await cluster.start()
+        return cluster
+
+    async def start(self) -> None:
+        await self._ctl("start", "-w", "-t", "60")
+
+    async def restart(self, down_s: float) -> float:
+        """A fast stop (every session terminated, as an operator's restart or a
+        failover does), ``down_s`` seconds down (a large database takes that long to
+        come back), a start; returns the seconds it was not accepting connections."""
+        started = time.monotonic()
+        await self._ctl("stop", "-m", "fast", "-w", "-t", "60")
+        await asyncio.sleep(down_s)
+        await self.start()
+        return time.monotonic() - started
+
+    async def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            await self._ctl("stop", "-m", "immediate", "-w", "-t", "60")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    async def _ctl(self, *args: str) -> None:
+        log = str(self.root / "server.log")
+        await self._pg("pg_ctl", "-D", str(self.data), "-l", log, *args, timeout_s=90)
+
+    async def _pg(self, program: str, *args: str, timeout_s: float) -> None:
+        argv = [str(BIN / program), *args]
+        if os.geteuid() == 0:
+            argv = ["runuser", "-u", "postgres", "--", *argv]
+        done = await self.procs.run(argv, timeout_s=timeout_s)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{program} {' '.join(args[:2])} failed: {done.stderr or done.stdout}"
+            )
