@@ -64,7 +64,6 @@ SCENARIOS = [
         "two-of-each", "two serve and two workers, one of each killed", process_faults.two_of_each
     ),
 ]
-SHORT_SET = ["worker-kill9", "serve-kill9", "worker-sigterm", "db-refused", "broker-cut"]
 
 
 async def run(options: Options) -> int:
@@ -99,8 +98,6 @@ async def run(options: Options) -> int:
 def _chosen(options: Options) -> list[Scenario]:
     if options.only:
         return [s for s in SCENARIOS if s.name in options.only]
-    if options.short:
-        return [s for s in SCENARIOS if s.name in SHORT_SET]
     return SCENARIOS
 
 
@@ -190,7 +187,7 @@ def _write(options: Options, results: list[Result], started: datetime, seconds: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse(argv, [s.name for s in SCENARIOS], SHORT_SET)
+    options = parse(argv, [s.name for s in SCENARIOS])
     return asyncio.run(run(options))
 
 
