@@ -12,6 +12,7 @@ import asyncio
 import os
 import pwd
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -83,16 +84,28 @@ class PrivateCluster:
             await self._ctl("stop", "-m", "immediate", "-w", "-t", "60")
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def remove_now(self) -> None:
+        """The same, without an event loop: at the interpreter's exit, if the suite was
+        interrupted before ``remove``."""
+        if (self.data / "postmaster.pid").exists():
+            argv = self._argv("pg_ctl", "-D", str(self.data), "stop", "-m", "immediate", "-w")
+            subprocess.run(argv, capture_output=True, check=False, timeout=60)
+        shutil.rmtree(self.root, ignore_errors=True)
+
     async def _ctl(self, *args: str) -> None:
         log = str(self.root / "server.log")
         await self._pg("pg_ctl", "-D", str(self.data), "-l", log, *args, timeout_s=90)
 
     async def _pg(self, program: str, *args: str, timeout_s: float) -> None:
-        argv = [str(BIN / program), *args]
-        if os.geteuid() == 0:
-            argv = ["runuser", "-u", "postgres", "--", *argv]
-        done = await self.procs.run(argv, timeout_s=timeout_s)
+        done = await self.procs.run(self._argv(program, *args), timeout_s=timeout_s)
         if done.returncode != 0:
             raise RuntimeError(
                 f"{program} {' '.join(args[:2])} failed: {done.stderr or done.stdout}"
             )
+
+    @staticmethod
+    def _argv(program: str, *args: str) -> list[str]:
+        argv = [str(BIN / program), *args]
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *argv]
+        return argv

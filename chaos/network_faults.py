@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 
 from chaos import behaviour
-from chaos.cluster import PrivateCluster
 from chaos.options import Size
 from chaos.scene import Scene
 from chaos.stack import Process, Stack
@@ -36,12 +35,12 @@ async def database_refused(scene: Scene, size: Size) -> None:
     async with scene.fault(f"database connections reset and refused for {size.outage_s:.0f}s") as w:
         cut = await stack.pg.command("count")
         await stack.pg.command("down")
-        replica = await stack.start("serve", wait=False)
+        replicas = [await stack.start(role, wait=False) for role in ("serve", "worker")]
         await asyncio.sleep(size.outage_s)
         await stack.pg.command("up")
     scene.result.figures["connections_reset"] = cut
     await _after_database_outage(scene, w.start, w.over)
-    scene.result.checks.append(await _replica(stack, replica))
+    scene.result.checks += [await _replica(stack, replica) for replica in replicas]
 
 
 async def database_black_hole(scene: Scene, size: Size) -> None:
@@ -60,8 +59,11 @@ async def database_black_hole(scene: Scene, size: Size) -> None:
     scene.result.checks.append(behaviour.readiness(scene.readiness.probes, w.start, end))
 
 
-async def database_restart(scene: Scene, size: Size, cluster: PrivateCluster) -> None:
+async def database_restart(scene: Scene, size: Size) -> None:
     """The database (a private cluster) stopped fast and started again."""
+    cluster = scene.cluster
+    if cluster is None:
+        raise RuntimeError("db-restart runs on a private cluster only")
     await _under_load(scene, size)
     async with scene.fault(f"database restarted ({size.restart_down_s:.0f}s down)") as w:
         down_s = await cluster.restart(size.restart_down_s)

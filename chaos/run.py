@@ -17,6 +17,7 @@ import asyncio
 import atexit
 import contextlib
 import json
+import secrets
 import sys
 import tempfile
 import time
@@ -25,50 +26,52 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import uvloop
+
 from bench.procs import REPO, Processes
 from bench.service_tree import git_state, service_tree
-from chaos import data, network_faults, process_faults
+from chaos import data
 from chaos.cluster import PrivateCluster
+from chaos.context import Context
+from chaos.network_faults import broker_cut, database_black_hole, database_refused, database_restart
 from chaos.options import Options, Size, parse
+from chaos.process_faults import (
+    serve_kill9,
+    serve_sigterm,
+    two_of_each,
+    worker_kill9,
+    worker_sigterm,
+)
 from chaos.proxies import Proxy
-from chaos.scene import Context, Scene, scene
+from chaos.resources import scene
+from chaos.scene import Scene
 from chaos.verdict import KNOWN_DEFECTS, Result
 
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
+    run: Callable[[Scene, Size], Awaitable[None]]
     title: str
-    run: Callable[..., Awaitable[None]]
-    private_cluster: bool = False  # runs on a PostgreSQL cluster of its own
+    private_cluster: bool = False  # runs on a PostgreSQL cluster of its own (scene.cluster)
 
 
 SCENARIOS = [
-    Scenario(
-        "worker-kill9", "kill -9 of the worker mid-drain, three times", process_faults.worker_kill9
-    ),
-    Scenario(
-        "serve-kill9", "kill -9 of serve under concurrent HTTP load", process_faults.serve_kill9
-    ),
-    Scenario("worker-sigterm", "SIGTERM of the worker mid-drain", process_faults.worker_sigterm),
-    Scenario("serve-sigterm", "SIGTERM of serve under HTTP load", process_faults.serve_sigterm),
-    Scenario(
-        "db-refused", "database connections reset, then refused", network_faults.database_refused
-    ),
-    Scenario("db-black-hole", "database black-holed", network_faults.database_black_hole),
-    Scenario(
-        "db-restart", "database restarted (private cluster)", network_faults.database_restart, True
-    ),
-    Scenario("broker-cut", "broker cut off", network_faults.broker_cut),
-    Scenario(
-        "two-of-each", "two serve and two workers, one of each killed", process_faults.two_of_each
-    ),
+    Scenario("worker-kill9", worker_kill9, "kill -9 of the worker mid-drain, three times"),
+    Scenario("serve-kill9", serve_kill9, "kill -9 of serve under concurrent HTTP load"),
+    Scenario("worker-sigterm", worker_sigterm, "SIGTERM of the worker mid-drain"),
+    Scenario("serve-sigterm", serve_sigterm, "SIGTERM of serve under HTTP load"),
+    Scenario("db-refused", database_refused, "database connections reset, then refused"),
+    Scenario("db-black-hole", database_black_hole, "database black-holed"),
+    Scenario("db-restart", database_restart, "database restarted (private cluster)", True),
+    Scenario("broker-cut", broker_cut, "broker cut off"),
+    Scenario("two-of-each", two_of_each, "two serve and two workers, one of each killed"),
 ]
 
 
 async def run(options: Options) -> int:
     started = datetime.now(UTC)
-    run_id = started.strftime("%H%M%S")
+    run_id = f"{started.strftime('%H%M%S')}_{secrets.token_hex(2)}"  # two runs never share names
     log_dir = Path(tempfile.mkdtemp(prefix="inventory-chaos-"))
     procs = Processes(log_dir)
     atexit.register(procs.kill_all_now)
@@ -109,9 +112,11 @@ async def _one(ctx: Context, scenario: Scenario, size: Size) -> Result:
     try:
         if scenario.private_cluster:
             cluster = await PrivateCluster.create(ctx.procs)
-            result.figures["private_cluster_port"] = cluster.port
+            atexit.register(cluster.remove_now)
+            result.figures["private_cluster"] = f"{cluster.root} on port {cluster.port}"
         async with scene(ctx, result, cluster) as running:
-            await _fault_and_check(running, scenario, size, cluster)
+            await scenario.run(running, size)
+            await running.check_invariants()
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
@@ -120,16 +125,6 @@ async def _one(ctx: Context, scenario: Scenario, size: Size) -> Result:
     result.seconds = time.monotonic() - began
     _print_result(result)
     return result
-
-
-async def _fault_and_check(
-    running: Scene, scenario: Scenario, size: Size, cluster: PrivateCluster | None
-) -> None:
-    if scenario.private_cluster:
-        await scenario.run(running, size, cluster)
-    else:
-        await scenario.run(running, size)
-    await running.check_invariants()
 
 
 def _print_result(result: Result) -> None:
@@ -147,7 +142,7 @@ def _finish(
 ) -> int:
     print("\n== summary", flush=True)
     for r in results:
-        broken = [c.name for c in r.checks if not c.held]
+        broken = list(dict.fromkeys(c.name for c in r.checks if not c.held))
         print(
             f"  {r.verdict:6} {r.name:15} {r.seconds:5.0f}s  "
             f"{len(r.checks) - len(broken)}/{len(r.checks)} held"
@@ -188,7 +183,9 @@ def _write(options: Options, results: list[Result], started: datetime, seconds: 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv, [s.name for s in SCENARIOS])
-    return asyncio.run(run(options))
+    # uvloop, as the service runs: the suite's clients take less of the two cores from it.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(run(options))
 
 
 if __name__ == "__main__":

@@ -12,20 +12,17 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import asyncpg
 
 from bench.exactness import verify_ledger
-from bench.procs import Processes, clean_env
-from bench.service_tree import ServiceTree
+from bench.procs import clean_env
 from chaos import behaviour, broker, data, facts, invariants
 from chaos.broker import Observer, Publisher
 from chaos.cluster import PrivateCluster
+from chaos.context import Context
 from chaos.http_load import Balancer, HttpLoad
-from chaos.options import Options
 from chaos.probes import ReadinessProbe
-from chaos.proxies import Proxy
 from chaos.stack import Stack
 from chaos.verdict import Result
 from chaos.workload import Order, orders
@@ -34,16 +31,6 @@ SETTLE_WITHIN_S = 120.0  # after the last fault: everything answered, decided, p
 QUIET_S = 2.0  # no event or reply for this long: the observer has seen everything
 GIVE_UP_S = 180.0  # an HTTP client stops retrying a request after this long
 RESEND_EVERY = 25  # every 25th message is published twice (same id, same body)
-
-
-@dataclass
-class Context:
-    options: Options
-    procs: Processes
-    tree: ServiceTree
-    log_dir: Path
-    run_id: str
-    template: str  # the migrated, seeded database every scenario copies
 
 
 @dataclass
@@ -71,6 +58,7 @@ class Scene:
     messages: list[Order] = field(default_factory=list)
     resent: list[Order] = field(default_factory=list)  # published twice
     probe: ReadinessProbe | None = None
+    cluster: PrivateCluster | None = None  # the private PostgreSQL the scenario runs on
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     # -- the clock and what happened when -----------------------------------
@@ -273,48 +261,3 @@ class Scene:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.stack.stop_all()
         await self.observer.close()
-
-
-@contextlib.asynccontextmanager
-async def scene(
-    ctx: Context, result: Result, cluster: PrivateCluster | None = None
-) -> AsyncIterator[Scene]:
-    """A scenario's own database (a copy of the template, or built in ``cluster``),
-    vhost and proxies; everything removed at the end unless ``--keep``."""
-    slug = result.name
-    database, vhost = f"chaos_{ctx.run_id}_{slug.replace('-', '_')}", f"chaos-{ctx.run_id}-{slug}"
-    if cluster is None:
-        base, pg_port = data.SHARED_BASE, 5432
-        await data.copy(base, ctx.template, database)
-    else:
-        base, pg_port = cluster.base_url, cluster.port
-        await data.build(ctx.procs, ctx.tree, base, database)
-    await data.recreate_vhost(ctx.procs, vhost)
-    direct_amqp = f"{data.AMQP_BASE}/{vhost}"
-    opened: Scene | None = None
-    try:
-        pg = await Proxy.start(f"{slug}-pg", pg_port, ctx.log_dir)
-        amqp = await Proxy.start(f"{slug}-amqp", 5672, ctx.log_dir)
-        stack = Stack(
-            ctx.procs,
-            ctx.tree,
-            slug,
-            ctx.log_dir,
-            f"{base}/{database}",
-            direct_amqp,
-            database,
-            vhost,
-            pg,
-            amqp,
-        )
-        await broker.prepare(direct_amqp)
-        opened = Scene(ctx, result, stack, await Observer.open(direct_amqp))
-        yield opened
-    finally:
-        if opened is not None:
-            await opened.close()
-        if not ctx.options.keep:
-            with contextlib.suppress(Exception):
-                await data.drop_database(base, database)
-            with contextlib.suppress(Exception):
-                await data.delete_vhost(ctx.procs, vhost)

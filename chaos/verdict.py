@@ -55,11 +55,12 @@ class Check:
 
     @classmethod
     def of(cls, name: str, detail: str, broken: list[str], what: str = "broke it") -> Check:
-        """Held when ``broken`` is empty; otherwise says how many broke it, and names some."""
+        """Held when ``broken`` is empty; otherwise says how many broke it, and names the
+        first few (in the order given: ids in workload order, attempts in time order)."""
         if not broken:
             return cls(name, True, detail)
         note = f"{detail}; {len(broken)} {what}"
-        return cls(name, False, note, len(broken), sorted(broken)[:SAMPLE])
+        return cls(name, False, note, len(broken), broken[:SAMPLE])
 
     @classmethod
     def whole(cls, name: str, detail: str, *, held: bool) -> Check:
