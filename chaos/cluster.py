@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.procs import Processes, free_port
+from bench.procs import free_port
 
 BIN = Path(os.environ.get("CHAOS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SETTINGS = {
@@ -30,8 +30,7 @@ SETTINGS = {
 
 
 class PrivateCluster:
-    def __init__(self, procs: Processes, root: Path, port: int) -> None:
-        self.procs = procs
+    def __init__(self, root: Path, port: int) -> None:
         self.root = root
         self.data = root / "data"
         self.port = port
@@ -41,16 +40,25 @@ class PrivateCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}"
 
     @classmethod
-    async def create(cls, procs: Processes) -> PrivateCluster:
+    async def create(cls) -> PrivateCluster:
+        """Make, configure and start it; on failure nothing is left behind."""
         root = Path(tempfile.mkdtemp(prefix="inventory-chaos-pg-"))
-        cluster = cls(procs, root, free_port())
+        cluster = cls(root, free_port())
+        try:
+            await cluster._init()
+        except BaseException:
+            cluster.remove_now()
+            raise
+        return cluster
+
+    async def _init(self) -> None:
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
-            os.chown(root, owner.pw_uid, owner.pw_gid)
-        await cluster._pg(
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+        await self._pg(
             "initdb",
             "-D",
-            str(cluster.data),
+            str(self.data),
             "-U",
             "postgres",
             "--auth=trust",
@@ -60,11 +68,10 @@ class PrivateCluster:
             timeout_s=120,
         )
         conf = "".join(f"{k} = {v}\n" for k, v in SETTINGS.items())
-        conf += f"port = {cluster.port}\nunix_socket_directories = '{root}'\n"
-        with (cluster.data / "postgresql.auto.conf").open("a") as auto:
+        conf += f"port = {self.port}\nunix_socket_directories = '{self.root}'\n"
+        with (self.data / "postgresql.auto.conf").open("a") as auto:
             auto.write(conf)
-        await cluster.start()
-        return cluster
+        await self.start()
 
     async def start(self) -> None:
         await self._ctl("start", "-w", "-t", "60")
@@ -97,11 +104,26 @@ class PrivateCluster:
         await self._pg("pg_ctl", "-D", str(self.data), "-l", log, *args, timeout_s=90)
 
     async def _pg(self, program: str, *args: str, timeout_s: float) -> None:
-        done = await self.procs.run(self._argv(program, *args), timeout_s=timeout_s)
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"{program} {' '.join(args[:2])} failed: {done.stderr or done.stdout}"
+        """Run a PostgreSQL program, its output to ``commands.log``: never to a pipe, which
+        the server that ``pg_ctl start`` leaves running could hold open (under uvloop it
+        did, and the start seemed never to end)."""
+        log_path = self.root / "commands.log"
+        with log_path.open("ab") as log:
+            proc = await asyncio.create_subprocess_exec(
+                *self._argv(program, *args),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
             )
+        try:
+            code = await asyncio.wait_for(proc.wait(), timeout_s)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"{program} ran over {timeout_s:.0f}s (see {log_path})") from None
+        if code != 0:
+            last = " ".join(log_path.read_text(errors="replace").strip().splitlines()[-1:])
+            raise RuntimeError(f"{program} exited with {code}: {last} (see {log_path})")
 
     @staticmethod
     def _argv(program: str, *args: str) -> list[str]:

@@ -111,7 +111,7 @@ async def _one(ctx: Context, scenario: Scenario, size: Size) -> Result:
     cluster = None
     try:
         if scenario.private_cluster:
-            cluster = await PrivateCluster.create(ctx.procs)
+            cluster = await PrivateCluster.create()
             atexit.register(cluster.remove_now)
             result.figures["private_cluster"] = f"{cluster.root} on port {cluster.port}"
         async with scene(ctx, result, cluster) as running:
