@@ -32,7 +32,7 @@ LONG = Size(
     restart_down_s=5,
 )
 SHORT = Size(
-    drain_messages=1_500,
+    drain_messages=4_000,
     http_requests=1_200,
     clients=16,
     live_messages=400,
