@@ -151,7 +151,7 @@ async def with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]
         statement_timeout_s=settings.verify_timeout_s,  # verify-ledger scans every balance
     )
     try:
-        return await work(Database(pool))
+        return await work(Database(pool, deadline_s=settings.verify_timeout_s))
     finally:
         await pool.close()
 

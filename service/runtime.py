@@ -63,7 +63,11 @@ class Runtime:
         availability cache is not warmed, as nothing reads it there; loading two
         million balances would only compete with the consumer for CPU."""
         pool = await _pool(settings)
-        db = Database(pool, acquire_timeout_s=settings.db_acquire_timeout_s)
+        db = Database(
+            pool,
+            acquire_timeout_s=settings.db_acquire_timeout_s,
+            deadline_s=settings.db_statement_timeout_s,
+        )
         feed = ChangeFeed(settings.database_url)
         read_model = ReadModel(db, feed, settings.availability_cache_skus)
         engine = ReservationEngine(db, max_batch=settings.reservation_batch_max)

@@ -37,8 +37,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Deadlines of every database call, so that a database that stops answering (packets
     # dropped, nothing reset) cannot hold a request or a message for as long as it lasts.
     db_connect_timeout_s: PositiveFloat = 5.0
-    db_acquire_timeout_s: PositiveFloat = 5.0  # waiting for a pooled connection
-    db_statement_timeout_s: PositiveFloat = 10.0  # any one statement, COMMIT included
+    db_acquire_timeout_s: PositiveFloat = 3.0  # waiting for a pooled connection
+    db_statement_timeout_s: PositiveFloat = (
+        3.0  # any one statement, COMMIT included (each takes ms)
+    )
     readiness_timeout_s: PositiveFloat = 2.0  # /health/ready answers within this, whatever happens
     verify_timeout_s: PositiveFloat = 1800.0  # verify-ledger's scans of every balance
     max_body_bytes: PositiveInt = 1_048_576

@@ -13,7 +13,6 @@ caller's choice (a message is held and retried; an HTTP request is answered 503)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -25,7 +24,7 @@ import asyncpg
 from service.logging import get_logger
 from service.storage import constraints
 from service.storage.errors import translate
-from service.storage.outage import UNANSWERED, DatabaseUnavailable, Outage
+from service.storage.outage import UNANSWERED, DatabaseUnavailable, Outage, Unanswered
 from service.storage.pool import Connection, Pool
 
 T = TypeVar("T")
@@ -81,16 +80,32 @@ def is_transient(exc: BaseException) -> bool:
 _STALE_CONNECTION = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError)
 
 
+def _drop(conn: Connection) -> None:
+    """Close a connection that did not answer, without waiting for it: a ROLLBACK or a
+    reset on a silent connection would wait as long as the silence lasts."""
+    conn.terminate()
+
+
 class CommitUncertain(Exception):
     """The connection was lost during a COMMIT: it may have happened. Running the
     transaction again is safe (every write is idempotent by its id) and tells."""
 
 
 class Database:
-    def __init__(self, pool: Pool, *, attempts: int = 5, acquire_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        attempts: int = 5,
+        acquire_timeout_s: float = 5.0,
+        deadline_s: float | None = None,
+    ) -> None:
+        """``deadline_s``: how long a block of work on a connection may take before the
+        connection is given up (closed, without waiting for it to answer)."""
         self.pool = pool
         self.attempts = attempts
         self.acquire_timeout_s = acquire_timeout_s
+        self.deadline_s = deadline_s
         self.outage = Outage()
         # Awaited after each commit with what it changed, so this replica's caches
         # are current before the caller answers (read your own writes); other
@@ -106,22 +121,33 @@ class Database:
             await transaction.start()
             try:
                 yield conn
+            except UNANSWERED:
+                raise  # connection() drops the connection; PostgreSQL rolls back on its own
             except BaseException:
-                with contextlib.suppress(*UNANSWERED):
-                    await transaction.rollback()
+                await transaction.rollback()
                 raise
             try:
                 await transaction.commit()
             except UNANSWERED as exc:
+                _drop(conn)
                 raise CommitUncertain(exc) from exc
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A connection, within the acquire deadline. Raises DatabaseUnavailable when
         the database does not answer (``maybe_applied`` once the block has begun)."""
+        if not self.outage.admit():  # another caller is finding out whether it is back
+            raise DatabaseUnavailable(
+                Unanswered("the database is unavailable"), maybe_applied=False
+            )
         try:
             async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
-                yield conn
+                try:
+                    async with asyncio.timeout(self.deadline_s):
+                        yield conn
+                except UNANSWERED:
+                    _drop(conn)  # before the pool takes it back: a silent one would not answer
+                    raise
         except CommitUncertain:
             raise
         except UNANSWERED as exc:

@@ -24,6 +24,10 @@ UNANSWERED: tuple[type[BaseException], ...] = (
 )
 
 
+class Unanswered(ConnectionError):
+    """Refused without trying: the database did not answer the last caller either."""
+
+
 class DatabaseUnavailable(Exception):
     """The database did not answer. ``maybe_applied``: it stopped answering after the
     work began, so its COMMIT may have happened; the caller cannot know the outcome and
@@ -36,20 +40,38 @@ class DatabaseUnavailable(Exception):
         self.stale = stale  # a pooled connection the server had closed: a fresh one may do
 
 
+PROBE_INTERVAL_S = 1.0
+
+
 class Outage:
-    """The database's state as this process sees it."""
+    """The database's state as this process sees it. During an outage one caller at a
+    time, at most once a second, probes the database (and may wait for its deadline);
+    the others are refused at once instead of each waiting a deadline of its own."""
 
     def __init__(self) -> None:
         self.since: float | None = None
         self.refused = 0
+        self._probing = False
+        self._probed_at = 0.0
 
     @property
     def ongoing(self) -> bool:
         return self.since is not None
 
-    def failed(self, cause: BaseException) -> None:
+    def admit(self) -> bool:
+        """Whether the caller may try the database now (during an outage: the one probe)."""
         if self.since is None:
-            self.since = time.monotonic()
+            return True
+        now = time.monotonic()
+        if self._probing or now - self._probed_at < PROBE_INTERVAL_S:
+            return False
+        self._probing, self._probed_at = True, now
+        return True
+
+    def failed(self, cause: BaseException) -> None:
+        self._probing, self._probed_at = False, time.monotonic()
+        if self.since is None:
+            self.since = self._probed_at
             log.warning("database_unavailable", error=type(cause).__name__)
 
     def refused_one(self) -> None:
@@ -57,6 +79,7 @@ class Outage:
         self.refused += 1
 
     def answered(self) -> None:
+        self._probing = False
         if self.since is None:
             return
         lasted = round(time.monotonic() - self.since, 1)

@@ -50,17 +50,19 @@ async def create_pool(
     statement_timeout_s: float | None = None,
 ) -> Pool:
     """A pool; with ``min_size=0`` it connects only when first used (start-up does not
-    wait for the database). Every statement on it fails with TimeoutError after
-    ``statement_timeout_s`` (asyncpg cancels it)."""
+    wait for the database). PostgreSQL itself cancels a statement on it that runs longer
+    than ``statement_timeout_s`` (the client's own deadline is Database's)."""
+    settings = dict(SERVER_SETTINGS)
+    if statement_timeout_s is not None:
+        settings["statement_timeout"] = f"{round(statement_timeout_s * 1000)}ms"
     pool: Any = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         timeout=connect_timeout_s,
-        command_timeout=statement_timeout_s,
         init=_init_connection,
         reset=_keep_session,
-        server_settings=SERVER_SETTINGS,
+        server_settings=settings,
         max_cached_statement_lifetime=STATEMENT_LIFETIME_S,
     )
     return pool  # type: ignore[no-any-return]
