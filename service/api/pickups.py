@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 
-from service.api.auth import location_check, requires, requires_somewhere
+from service.api.auth import location_check, principal_of, requires, requires_somewhere
 from service.api.context import actor_of, runtime
 from service.api.examples import PICKUP, body
 from service.api.openapi import problems
@@ -162,7 +162,11 @@ class PickupController(Controller):
         opt=requires("pickups.book", at_path_location=False),
         responses={
             200: ResponseSpec(
-                PickupBooking, description="The same booking again: it exists as asked."
+                PickupBooking,
+                description=(
+                    "The same booking again: it exists as asked (with its code only for "
+                    "the API key that booked it)."
+                ),
             ),
             **problems(400, 401, 403, 409, 413, 422),
         },
@@ -171,11 +175,16 @@ class PickupController(Controller):
         self, request: Req, state: State, data: Annotated[BookPickup, body(PICKUP)]
     ) -> Response[PickupBooking]:
         """Reserve the cart, take a place in the slot and issue the pickup code (201; the
-        same request again answers 200 with the same booking and code)."""
+        same request again answers 200 with the same booking, and with the code only to the
+        API key that booked it)."""
         rt = runtime(state)
         validate_lines(data.lines)
         booking, created = await pickup_booking.book_pickup(
-            rt.db, data, actor=actor_of(request), code_secrets=rt.code_secrets
+            rt.db,
+            data,
+            actor=actor_of(request),
+            caller=f"key:{principal_of(request).key_id}",
+            code_secrets=rt.code_secrets,
         )
         return Response(booking, status_code=201 if created else 200)
 

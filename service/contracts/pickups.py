@@ -60,11 +60,13 @@ class Pickup(msgspec.Struct, kw_only=True):
 
 
 class PickupBooking(msgspec.Struct, kw_only=True):
-    """The booking and the code the customer shows at the counter (only the service
-    that issued it can give it again: it is stored as a hash)."""
+    """The booking and the code the customer shows at the counter. The code is given
+    only to the caller that booked: the API key that created the booking, or the
+    message (by its message_id) that did, again on a repeat; anyone else gets the
+    booking without it. It is stored as a hash: only the service can give it again."""
 
     pickup: Pickup
-    pickup_code: str
+    pickup_code: str | None = None
 
 
 class PickupList(msgspec.Struct, kw_only=True):

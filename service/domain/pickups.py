@@ -90,6 +90,9 @@ class PickupState:
     created_at: datetime
     updated_at: datetime
     lines: tuple[PickupLineState, ...]
+    # The caller that booked it (key:<key_id>, message:<message_id>), the only one shown
+    # the code again (None: booked before migration 0009).
+    created_by: str | None = None
 
     @property
     def reservation_ids(self) -> list[str]:

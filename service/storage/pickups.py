@@ -41,6 +41,7 @@ def _pickup(row: asyncpg.Record, lines: Sequence[PickupLineState]) -> PickupStat
         code_nonce=row["code_nonce"],
         code_hash=row["code_hash"],
         code_secret_id=row["code_secret_id"],
+        created_by=row["created_by"],
         failed_attempts=row["failed_attempts"],
         locked_until=row["locked_until"],
         created_at=row["created_at"],
@@ -92,6 +93,7 @@ class PickupRepository:
             state.code_hash,
             state.code_secret_id,
             state.created_at,
+            state.created_by,
         )
 
     async def insert_lines(self, state: PickupState) -> None:

@@ -23,8 +23,8 @@ FROM pickup_lines WHERE location_id = $1 AND pickup_id = ANY($2::text[]) ORDER B
 -- name: insert_pickup
 INSERT INTO pickups (location_id, pickup_id, status, slot_start, slot_end, hold_until, customer,
     channel, external_ref, fingerprint, code_nonce, code_hash, code_secret_id, created_at,
-    updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14);
+    updated_at, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15);
 
 -- name: insert_lines
 INSERT INTO pickup_lines (location_id, pickup_id, sku, quantity, source_location_id, reservation_id)

@@ -119,10 +119,15 @@ class MessageCommands:
     async def _book_pickup(self, message: m.PickupBookMessage, delivery: Delivery) -> Outcome:
         validate_lines(message.lines)
         secrets = code_secrets_of(self.settings)
+        caller = f"message:{message.message_id}"  # its redelivery is shown the code again
 
         async def apply(conn: Connection) -> Applied:
             booking, created = await pickup_booking.book(
-                conn, message, actor=f"amqp:{message.channel}", code_secrets=secrets
+                conn,
+                message,
+                actor=f"amqp:{message.channel}",
+                caller=caller,
+                code_secrets=secrets,
             )
             kind = OutcomeKind.CREATED if created else OutcomeKind.DONE
             return kind, _booked_reply(message, delivery, booking)
@@ -130,7 +135,7 @@ class MessageCommands:
         async def replay(conn: Connection, _stored: object) -> bytes:
             try:
                 booking, _ = await pickup_booking.book(
-                    conn, message, actor="amqp", code_secrets=secrets
+                    conn, message, actor="amqp", caller=caller, code_secrets=secrets
                 )
             except PickupCodeUnavailable as error:  # its secret is gone, or not here yet
                 return _pickup_refusal("pickup.book", message.pickup_id, delivery, error)

@@ -60,20 +60,25 @@ async def book_pickup(
     command: wire.BookPickup,
     *,
     actor: str,
+    caller: str,
     code_secrets: CodeSecrets,
     now: datetime | None = None,
 ) -> tuple[wire.PickupBooking, bool]:
     """Book a pickup: reserve the cart, take a place in the slot, issue the code (with
-    the current secret).
+    the current secret). ``caller`` names who books (``key:<key_id>``,
+    ``message:<message_id>``): the only one the code is shown to again.
 
     Returns the booking and whether it was created (False: the same request again,
-    answered the same, code included, whichever configured secret made it). Raises
+    answered the same, with its code only to the caller that booked it, whichever
+    configured secret made it). Raises
     PickupConflict, UnknownLocation, PickupNotOffered, SlotNotFound, SlotOutOfRange,
     SlotUnavailable, InsufficientStock, PickupCodeUnavailable (a repeat whose code was
     made with a secret this service does not have).
     """
     return await db.run(
-        lambda conn: book(conn, command, actor=actor, code_secrets=code_secrets, now=now)
+        lambda conn: book(
+            conn, command, actor=actor, caller=caller, code_secrets=code_secrets, now=now
+        )
     )
 
 
@@ -82,6 +87,7 @@ async def book(
     command: wire.BookPickup,
     *,
     actor: str,
+    caller: str,
     code_secrets: CodeSecrets,
     now: datetime | None = None,
 ) -> tuple[wire.PickupBooking, bool]:
@@ -96,8 +102,11 @@ async def book(
             raise PickupConflict(
                 f"pickup {request.pickup_id!r} exists with different content", field="pickup_id"
             )
+        if existing.created_by != caller:  # the booking, but its code is not theirs
+            return wire.PickupBooking(pickup=pickup_view(existing)), False
         return booking_answer(existing, code_secrets), False
-    state = await _book_new(conn, request, actor, now or datetime.now(UTC), code_secrets)
+    at = now or datetime.now(UTC)
+    state = await _book_new(conn, request, actor, caller, at, code_secrets)
     return booking_answer(state, code_secrets), True
 
 
@@ -142,7 +151,12 @@ def booking_answer(state: PickupState, code_secrets: CodeSecrets) -> wire.Pickup
 
 
 async def _book_new(
-    conn: Connection, request: NewPickup, actor: str, at: datetime, code_secrets: CodeSecrets
+    conn: Connection,
+    request: NewPickup,
+    actor: str,
+    caller: str,
+    at: datetime,
+    code_secrets: CodeSecrets,
 ) -> PickupState:
     repo = PickupRepository(conn)
     store = await pickup_store(conn, request.location_id)
@@ -164,7 +178,7 @@ async def _book_new(
         )
         for s in sources
     )
-    state = _booked(request, store.location_id, slot, hold_until, lines, code_secrets, at)
+    state = _booked(request, store.location_id, slot, hold_until, lines, code_secrets, at, caller)
     await repo.insert(state)
     await plan_transfers(conn, state, actor, at)
     await OutboxRepository(conn).add([pickup_event(PickupBooked, state, at)])
@@ -267,9 +281,10 @@ def _booked(
     lines: tuple[PickupLineState, ...],
     code_secrets: CodeSecrets,
     now: datetime,
+    caller: str,
 ) -> PickupState:
     """The new pickup, with a fresh nonce and the hash of the code derived from it and
-    the current secret, whose id it records."""
+    the current secret, whose id it records, and who booked it."""
     nonce = rules.new_nonce()
     secret = code_secrets.current
     code = rules.issue_code(secret, nonce)
@@ -287,6 +302,7 @@ def _booked(
         code_nonce=nonce,
         code_hash=rules.hash_code(code, nonce, secret),
         code_secret_id=code_secrets.current_id,
+        created_by=caller,
         failed_attempts=0,
         locked_until=None,
         created_at=now,

@@ -26,7 +26,6 @@ from service.storage.pool import Pool
 from service.usecases.commands import MessageCommands
 from service.usecases.message_idempotency import Delivery
 from service.usecases.pickup_code_secrets import code_secrets_of, secrets_in_use
-from tests.conftest import KeyMaker
 from tests.helpers import client_of
 from tests.integration.test_cli import inventory
 from tests.pickup_helpers import (
@@ -67,18 +66,23 @@ async def replica(
         await runtime.stop()
 
 
+def key_of(client: Client) -> str:
+    """The API key ``client`` sends: the replicas act as the same caller (the code of a
+    booking reaches only the key that made it)."""
+    return client.headers["Authorization"].removeprefix("Bearer ")
+
+
 @pytest.fixture
-async def rotated(settings: Settings, make_key: KeyMaker) -> AsyncIterator[Client]:
+async def rotated(settings: Settings, client: Client) -> AsyncIterator[Client]:
     """A replica after the rotation: the new secret, and the session's as the previous."""
-    key = await make_key("admin")
-    async with replica(settings, key, NEW, settings.pickup_code_secret) as http:
+    async with replica(settings, key_of(client), NEW, settings.pickup_code_secret) as http:
         yield http
 
 
 @pytest.fixture
-async def old_secret_removed(settings: Settings, make_key: KeyMaker) -> AsyncIterator[Client]:
+async def old_secret_removed(settings: Settings, client: Client) -> AsyncIterator[Client]:
     """A replica after the rotation, once the previous secret is no longer configured."""
-    async with replica(settings, await make_key("admin"), NEW, None) as http:
+    async with replica(settings, key_of(client), NEW, None) as http:
         yield http
 
 
