@@ -76,8 +76,18 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (*TRANSIENT_ERRORS, DatabaseUnavailable, CommitUncertain))
 
 
-# A pooled connection the server closed meanwhile (a restart): the next one is fresh.
-_STALE_CONNECTION = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError)
+# A pooled connection the server closed meanwhile (a restart), or left half-way through
+# an operation: the next one is fresh.
+_STALE_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+_UNUSABLE: tuple[type[BaseException], ...] = (
+    *UNANSWERED,
+    asyncpg.InternalClientError,
+    asyncpg.AdminShutdownError,
+)
 
 
 def _drop(conn: Connection) -> None:
@@ -145,12 +155,16 @@ class Database:
                 try:
                     async with asyncio.timeout(self.deadline_s):
                         yield conn
-                except UNANSWERED:
-                    _drop(conn)  # before the pool takes it back: a silent one would not answer
+                except BaseException as exc:
+                    if isinstance(exc, _UNUSABLE) or not isinstance(exc, Exception):
+                        # Before the pool takes it back: a silent connection would not
+                        # answer, and one whose operation was cancelled half-way (a client
+                        # went away) is in no state to serve the next caller.
+                        _drop(conn)
                     raise
         except CommitUncertain:
             raise
-        except UNANSWERED as exc:
+        except _UNUSABLE as exc:
             if isinstance(exc, _STALE_CONNECTION) and not self.outage.ongoing:
                 # A pooled connection closed meanwhile (a restart): not an outage yet;
                 # Database.run tries a fresh one.
