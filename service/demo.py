@@ -155,6 +155,7 @@ async def seed_demo(db: Database) -> int:
             db,
             PostMovements(movements=batch),
             idempotency_key=f"seed-demo-{index}",
+            caller="seed-demo",
             actor="seed-demo",
             max_batch=len(batch),
         )

@@ -45,7 +45,7 @@ async def given_stock(db: Database, location_id: str, *stock: Line, **location: 
         receipts = [Receipt(sku=sku, location_id=location_id, quantity=q) for sku, q in stock]
         await post_movements(
             db, PostMovements(movements=list(receipts)), idempotency_key=uuid.uuid4().hex,
-            actor="test", max_batch=1000,
+            caller="test", actor="test", max_batch=1000,
         )  # fmt: skip
 
 

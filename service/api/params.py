@@ -38,7 +38,11 @@ IdempotencyKey = Annotated[
         name="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="Chosen by the caller per request; a repeat returns the first answer.",
+        description=(
+            "Chosen by the caller per request; a repeat returns the first answer. Keys are "
+            "each API key's own (a key and the keys that replaced it): another caller's "
+            "key of the same name is another request."
+        ),
     ),
 ]
 

@@ -147,6 +147,7 @@ class StorePickupController(Controller):
             location_id,
             data,
             idempotency_key=idempotency_key,
+            caller=principal_of(request).caller,
             actor=actor_of(request),
             max_batch=rt.settings.max_movements_per_batch,
         )
@@ -183,7 +184,7 @@ class PickupController(Controller):
             rt.db,
             data,
             actor=actor_of(request),
-            caller=f"key:{principal_of(request).key_id}",
+            caller=principal_of(request).caller,
             code_secrets=rt.code_secrets,
         )
         return Response(booking, status_code=201 if created else 200)
@@ -267,7 +268,8 @@ class PickupController(Controller):
         self, request: Req, state: State, pickup_id: IdPath, data: JSONBody[CollectPickup]
     ) -> Pickup:
         """Hand over with the customer's code (and the lines actually taken, if fewer).
-        A wrong code is 422; repeated wrong codes lock the pickup (423)."""
+        A wrong code is 422; repeated wrong codes lock the pickup (423). A pickup that
+        is not ready, or already collected, is 409 whatever the code."""
         rt = runtime(state)
         done = await pickup_counter.collect(
             rt.db,

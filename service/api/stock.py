@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
-from service.api.auth import requires
+from service.api.auth import principal_of, requires
 from service.api.context import actor_of, runtime
 from service.api.examples import MOVEMENTS, body
 from service.api.openapi import problems
@@ -46,6 +46,7 @@ class StockController(Controller):
             rt.db,
             data,
             idempotency_key=idempotency_key,
+            caller=principal_of(request).caller,
             actor=actor_of(request),
             max_batch=rt.settings.max_movements_per_batch,
         )

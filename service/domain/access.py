@@ -61,6 +61,14 @@ class Principal:
     name: str
     role: Role
     location_ids: frozenset[str] = frozenset()
+    # The first key of this key's rotation chain: a key and the keys issued to replace
+    # it are one caller (a retry may straddle a rotation).
+    lineage_id: str | None = None
+
+    @property
+    def caller(self) -> str:
+        """Whose stored answers this key may see: its idempotency keys and pickup codes."""
+        return f"key:{self.lineage_id or self.key_id}"
 
     def may(self, permission: str, location_id: str | None = None) -> bool:
         """Whether this key holds ``permission`` (at ``location_id`` when given)."""

@@ -122,6 +122,7 @@ def _stored(row: asyncpg.Record) -> StoredKey:
         name=row["name"],
         role=row["role"],
         location_ids=frozenset(row["location_ids"]),
+        lineage_id=row.get("lineage_id"),
     )
     return StoredKey(
         principal,

@@ -9,8 +9,17 @@ ON CONFLICT (key_id) DO NOTHING
 RETURNING key_id;
 
 -- name: get
+-- With the first key of its rotation chain (lineage_id), followed through replaces_key_id.
+WITH RECURSIVE chain AS (
+    SELECT key_id, replaces_key_id, 0 AS depth FROM api_keys WHERE key_id = $1
+    UNION ALL
+    SELECT k.key_id, k.replaces_key_id, c.depth + 1
+    FROM api_keys k JOIN chain c ON k.key_id = c.replaces_key_id
+    WHERE c.depth < 1000
+)
 SELECT key_id, name, role, location_ids, secret_hash, created_at, revoked_at, expires_at,
-    replaces_key_id
+    replaces_key_id,
+    (SELECT key_id FROM chain ORDER BY depth DESC LIMIT 1) AS lineage_id
 FROM api_keys WHERE key_id = $1;
 
 -- name: lock

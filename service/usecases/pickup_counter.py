@@ -166,9 +166,7 @@ async def collect(
         at = now or datetime.now(UTC)
         state = await lock_pickup(conn, pickup_id)
         may_act_at(state.location_id)
-        if state.status == "collected":  # a repeat: the same answer, for the right code only
-            return state, rules.code_matches(state, code, code_secrets)
-        if state.status != "ready":
+        if state.status != "ready":  # a collected pickup is finished, whatever the code
             raise InvalidTransition(
                 f"pickup {pickup_id!r} is {state.status}; only a ready pickup can be collected"
             )
@@ -215,8 +213,6 @@ async def _count_wrong_code(conn: Connection, state: PickupState, at: datetime) 
 
 def _refuse_wrong_code(state: PickupState) -> None:
     """Raises WrongPickupCode, or PickupLocked when this wrong code locked the pickup."""
-    if state.status == "collected":
-        raise WrongPickupCode("wrong code", field="code")
     if state.failed_attempts == 0:  # this wrong code was the one that locked it
         raise PickupLocked("wrong code; the pickup is now locked for 15 minutes")
     left = rules.MAX_FAILED_ATTEMPTS - state.failed_attempts
@@ -265,6 +261,7 @@ async def record_return(
     item: StoreReturn,
     *,
     idempotency_key: str,
+    caller: str,
     actor: str,
     max_batch: int,
 ) -> MovementsPosted:
@@ -289,6 +286,7 @@ async def record_return(
         db,
         PostMovements(movements=list(movements), actor=actor),
         idempotency_key=f"return:{location_id}:{idempotency_key}",
+        caller=caller,
         actor=actor,
         max_batch=max_batch,
     )

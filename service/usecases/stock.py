@@ -1,8 +1,9 @@
 """Stock movements from integrations, the ledger's pages, and safety stock.
 
 Locking story of ``post_movements`` (one READ COMMITTED transaction):
-1. The idempotency key row is claimed first. A concurrent request with the same
-   key blocks on it until the first commits, then reads the stored answer.
+1. The idempotency key row (in the caller's own scope) is claimed first. A
+   concurrent request with the same key blocks on it until the first commits, then
+   reads the stored answer.
 2. Transfer lines being received are locked (``FOR UPDATE``) in
    (to_location_id, transfer_id, sku) order, so over-receipt is impossible.
 3. Every touched balance is created if missing and locked in one statement in
@@ -60,7 +61,7 @@ from service.domain.ledger import (
 from service.ids import new_id
 from service.logging import get_logger
 from service.storage.database import Database
-from service.storage.idempotency import IdempotencyRepository, fingerprint
+from service.storage.idempotency import IdempotencyRepository, StoredAnswer, fingerprint
 from service.storage.ledger import LedgerRepository
 from service.storage.outbox import OutboxRepository, OutgoingMessage, event
 from service.storage.pool import Connection
@@ -78,9 +79,16 @@ class MovementBatch(Protocol):
 
 
 async def post_movements(
-    db: Database, command: PostMovements, *, idempotency_key: str, actor: str, max_batch: int
+    db: Database,
+    command: PostMovements,
+    *,
+    idempotency_key: str,
+    caller: str,
+    actor: str,
+    max_batch: int,
 ) -> MovementsPosted:
     """Apply a batch of movements, all or none; a repeated key returns the first answer.
+    Keys are the caller's own: another caller's key of the same name is another request.
 
     Raises BatchTooLarge, UnknownLocation, InactiveLocation, UnknownTransfer,
     TransferOverReceived, TransferExists, IdempotencyKeyReused or InvalidInput.
@@ -92,18 +100,33 @@ async def post_movements(
         )
     request_fingerprint = fingerprint(command)
 
+    scope = f"{MOVEMENTS_SCOPE}@{caller}"
+
     async def work(conn: Connection) -> MovementsPosted:
         idempotency = IdempotencyRepository(conn)
-        stored = await idempotency.claim(MOVEMENTS_SCOPE, idempotency_key, request_fingerprint)
+        stored = await idempotency.claim(scope, idempotency_key, request_fingerprint)
+        if stored is None:
+            stored = await _stored_for_everyone(idempotency, idempotency_key, request_fingerprint)
+            if stored is not None:
+                await idempotency.record(scope, idempotency_key, 200, stored.response)
         if stored is not None:
             return msgspec.convert(stored.response, MovementsPosted)
-        result = await apply_movements(
+        answer = await apply_movements(
             conn, command, actor=command.actor or actor, idempotency_key=idempotency_key
         )
-        await idempotency.record(MOVEMENTS_SCOPE, idempotency_key, 200, result)
-        return result
+        await idempotency.record(scope, idempotency_key, 200, answer)
+        return answer
 
     return await db.run(work)
+
+
+async def _stored_for_everyone(
+    idempotency: IdempotencyRepository, key: str, request_fingerprint: str
+) -> StoredAnswer | None:
+    """The answer to this very request stored before keys were each caller's own (one
+    scope for all callers), so a retry across that change is not applied twice."""
+    stored = await idempotency.stored(MOVEMENTS_SCOPE, key, request_fingerprint)
+    return stored if stored is not None and stored.same else None
 
 
 async def apply_movements(

@@ -19,7 +19,6 @@ from service.api.app import create_app
 from service.runtime import Runtime
 from service.settings import Settings
 from service.storage.pool import Pool
-from tests.conftest import KeyMaker
 from tests.helpers import Client, client_of, count, given_locations, post, receipt, sale
 
 BALANCES = [("ST-A", "S1"), ("ST-B", "S1"), ("ST-A", "S2")]
@@ -111,13 +110,13 @@ async def test_the_same_batches_posted_again_concurrently_change_nothing(
 
 
 @pytest.fixture
-async def replicas(
-    client: Client, settings: Settings, make_key: KeyMaker
-) -> AsyncIterator[list[Client]]:
-    """Two app instances, each with its own pool and change feed: two replicas."""
+async def replicas(client: Client, settings: Settings) -> AsyncIterator[list[Client]]:
+    """Two app instances, each with its own pool and change feed: two replicas, called
+    with the same key (one caller whose requests a load balancer spreads)."""
     other = await Runtime.start(settings)
+    key = client.headers["Authorization"].removeprefix("Bearer ")
     try:
-        async with client_of(create_app(runtime=other), await make_key("admin")) as two:
+        async with client_of(create_app(runtime=other), key) as two:
             yield [client, two]
     finally:
         await other.stop()

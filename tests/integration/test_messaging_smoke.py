@@ -22,7 +22,7 @@ async def test_a_reservation_message_is_answered_on_reply_to(
     await put_location(db, "ST-A", location_in())
     await post_movements(
         db, PostMovements(movements=[Receipt(sku="S1", location_id="ST-A", quantity=3)]),
-        idempotency_key="seed", actor="test", max_batch=10,
+        idempotency_key="seed", caller="test", actor="test", max_batch=10,
     )  # fmt: skip
     channel = await broker.channel()
     replies = await channel.declare_queue(exclusive=True)

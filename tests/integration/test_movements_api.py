@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
+from service.storage.database import Database
 from service.storage.pool import Pool
+from service.usecases.keys import rotate_key
+from tests.conftest import KeyMaker
 from tests.helpers import (
     Client,
     assert_problem,
@@ -233,3 +238,61 @@ async def test_a_refused_batch_leaves_its_key_free_for_the_corrected_batch(
     answer = await posted(client, "k", receipt("ST-A", 5))
     assert balance_of(answer, "ST-A")["on_hand"] == 5
     assert await pool.fetchval("SELECT count(*) FROM idempotency_keys") == 1
+
+
+# ------------------------------------------------------------------ each caller's own keys
+
+
+async def post_as(
+    client: Client, token: str, key: str, *movements: dict[str, Any]
+) -> httpx.Response:
+    return await client.post(
+        "/v1/stock/movements",
+        json={"movements": list(movements)},
+        headers={"Idempotency-Key": key, "Authorization": f"Bearer {token}"},
+    )
+
+
+async def test_the_idempotency_key_of_another_caller_is_another_request(
+    client: Client, pool: Pool, make_key: KeyMaker
+) -> None:
+    # Two integrations that happen to pick the same key: each batch is applied, and
+    # neither caller is handed the other's stored answer.
+    await given_locations(client, "ST-A")
+    erp, wms = await make_key("integration"), await make_key("integration")
+    first = await post_as(client, erp, "batch-1", receipt("ST-A", 5))
+    other = await post_as(client, wms, "batch-1", receipt("ST-A", 2))
+    assert (first.status_code, other.status_code) == (200, 200)
+    assert other.json()["balances"][0]["on_hand"] == 7
+    same_body = await post_as(client, wms, "batch-1", receipt("ST-A", 2))
+    assert same_body.json() == other.json()  # the caller's own repeat: its own answer
+    assert await pool.fetchval("SELECT on_hand FROM balances WHERE sku = 'S1'") == 7
+
+
+async def test_a_retry_with_the_key_that_replaced_the_sender_applies_once(
+    client: Client, pool: Pool, db: Database, make_key: KeyMaker
+) -> None:
+    await given_locations(client, "ST-A")
+    erp = await make_key("integration")
+    first = await post_as(client, erp, "batch-1", receipt("ST-A", 5))
+    key_id = erp.split("_")[1]
+    rotation = await rotate_key(db, key_id, overlap=timedelta(hours=1))
+    retry = await post_as(client, rotation.token, "batch-1", receipt("ST-A", 5))
+    assert retry.json() == first.json()
+    assert await pool.fetchval("SELECT on_hand FROM balances WHERE sku = 'S1'") == 5
+
+
+async def test_an_answer_stored_for_every_caller_still_answers_its_retry(
+    client: Client, pool: Pool, make_key: KeyMaker
+) -> None:
+    # A batch whose answer was stored in the one scope all callers shared (before keys
+    # were each caller's own) is not applied again when its sender retries it.
+    await given_locations(client, "ST-A")
+    erp = await make_key("integration")
+    first = await post_as(client, erp, "batch-1", receipt("ST-A", 5))
+    await pool.execute(
+        "UPDATE idempotency_keys SET scope = 'stock.movements' WHERE key = 'batch-1'"
+    )
+    retry = await post_as(client, erp, "batch-1", receipt("ST-A", 5))
+    assert retry.json() == first.json()
+    assert await pool.fetchval("SELECT on_hand FROM balances WHERE sku = 'S1'") == 5

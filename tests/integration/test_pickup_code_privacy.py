@@ -5,11 +5,14 @@ defect 1)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from service.messaging.worker import Worker
+from service.storage.database import Database
+from service.usecases.keys import rotate_key
 from tests.conftest import KeyMaker
 from tests.integration.test_pickup_messages import Webshop, book_message
 from tests.integration.test_pickup_messages import webshop as webshop  # the fixture
@@ -64,3 +67,16 @@ async def test_only_the_message_that_booked_gets_the_code_again(
     )
     assert over_http.status_code == 200
     assert over_http.json()["pickup_code"] is None
+
+
+async def test_the_key_that_replaced_the_booking_key_gets_the_code_again(
+    client: Client, make_key: KeyMaker, db: Database
+) -> None:
+    # A retry may straddle a key rotation: the successor is the same caller.
+    await given_pickup_store(client, "ST-A", ("S1", 5))
+    shop = await make_key("webshop")
+    body = booking_body("P1", "ST-A", at_noon(1), ("S1", 1))
+    code = (await post_as(client, shop, body)).json()["pickup_code"]
+    rotation = await rotate_key(db, shop.split("_")[1], overlap=timedelta(hours=1))
+    again = await post_as(client, rotation.token, body)
+    assert (again.status_code, again.json()["pickup_code"]) == (200, code)

@@ -212,12 +212,20 @@ async def test_marking_a_ready_pickup_ready_again_answers_the_same_and_announces
     assert [key for key, _ in await events(pool)].count("pickup.ready") == 1
 
 
-async def test_collecting_a_collected_pickup_again_answers_the_same_and_sells_once(
+async def test_a_collected_pickup_is_finished_for_every_code_and_sells_once(
     client: Client, pool: Pool
 ) -> None:
+    # The same refusal for the right code and a wrong one: a finished pickup's code
+    # cannot be tried out (no guess is counted or locks anything once it is collected).
     code = await ready_pickup(client, ("S1", 5), lines=[("S1", 2)])
-    first = await ok(await collect(client, "P1", code))
-    assert await ok(await collect(client, "P1", code)) == first
+    await ok(await collect(client, "P1", code))
+    wrong = "0" * len(code) if code != "0" * len(code) else "1" * len(code)
+    right_again = await collect(client, "P1", code)
+    wrong_again = await collect(client, "P1", wrong)
+    assert_problem(right_again, 409, "invalid_transition")
+    assert_problem(wrong_again, 409, "invalid_transition")
+    assert right_again.json()["detail"] == wrong_again.json()["detail"]
+    assert (await ok(await client.get("/v1/pickups/P1")))["status"] == "collected"
     assert await on_hand_and_reserved(pool, "ST-A", "S1") == (3, 0)
     assert [k for k, _, _ in await movements_about(pool, "ST-A", "S1")].count("fulfil") == 1
 
