@@ -1,13 +1,15 @@
 """The service's promises about how it behaves during a fault, as opposed to what is
 left in the tables after it: outage answers, deadlines, readiness, a graceful stop,
-a replica started during an outage, recovery. Several of these are known to break
-today (chaos/verdict.py, ``KNOWN_DEFECTS``).
+a replica started during an outage, recovery.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from chaos.broker import EVENTS_QUEUE, REPLIES_QUEUE, Delivered
 from chaos.http_load import FINAL, Attempt, HttpRequest
@@ -52,6 +54,34 @@ def tracebacks(logs: list[Path], refused: int) -> Check:
         f"(allowed: {TRACEBACKS_ALLOWED})"
     )
     return Check.whole("no_traceback_per_request", detail, held=found <= TRACEBACKS_ALLOWED)
+
+
+def outage_logged(log: Path) -> Check:
+    """An outage is told once: one ``database_unavailable`` line when it starts and one
+    ``database_recovered`` line, with how many requests it refused, when it ends."""
+    events = [e for e in _events(log) if e.get("event") in OUTAGE_EVENTS]
+    started = sum(1 for e in events if e["event"] == "database_unavailable")
+    ended = [e for e in events if e["event"] == "database_recovered"]
+    refused = sum(int(e.get("refused", 0)) for e in ended)
+    detail = (
+        f"{log.stem} logged database_unavailable {started}x, "
+        f"database_recovered {len(ended)}x (refused={refused})"
+    )
+    return Check.whole("outage_logged_once", detail, held=started == len(ended) == 1)
+
+
+OUTAGE_EVENTS = ("database_unavailable", "database_recovered")
+
+
+def _events(log: Path) -> list[dict[str, Any]]:
+    """The service's JSON log lines (production logs one object per line)."""
+    found = []
+    with log.open(errors="replace") as lines:
+        for line in lines:
+            if line.startswith("{"):
+                with suppress(ValueError):
+                    found.append(json.loads(line))
+    return found
 
 
 def _count(log: Path, text: str) -> int:

@@ -14,6 +14,7 @@ from chaos import behaviour
 from chaos.options import Size
 from chaos.scene import Scene
 from chaos.stack import Process, Stack
+from chaos.verdict import Check
 
 FAULT_AT = 0.3  # the fault starts when this share of the HTTP requests is answered
 REPLICA_READY_WITHIN_S = 30.0  # after the outage, for the replica started during it
@@ -101,6 +102,7 @@ async def _after_database_outage(scene: Scene, start: float, end: float) -> None
     scene.result.checks.append(behaviour.outage_answers(attempts))
     serve_logs = [p.log for p in scene.stack.serves if p.name == "serve-1"]
     scene.result.checks.append(behaviour.tracebacks(serve_logs, refused))
+    scene.result.checks.extend(behaviour.outage_logged(log) for log in serve_logs)
 
 
 async def _recovery(scene: Scene, end: float) -> None:
@@ -110,7 +112,7 @@ async def _recovery(scene: Scene, end: float) -> None:
     await scene.settle()
 
 
-async def _replica(stack: Stack, replica: Process) -> behaviour.Check:
+async def _replica(stack: Stack, replica: Process) -> Check:
     """What became of the replica started during the outage."""
     if not replica.running:
         last = _last_line(replica)

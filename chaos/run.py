@@ -7,8 +7,8 @@ recover, and checks the invariants (chaos/invariants.py) and its own promises
 (chaos/behaviour.py). docs/reliability.md says what each promises and the figures.
 
 Exit status: 0 when every check held; 1 when a check broke that is not a known defect
-of issue 12, or a scenario could not run; 3 when only known defects broke (0 with
-``--known-ok``).
+(chaos/verdict.py; none today), or a scenario could not run; 3 when only known defects
+broke (0 with ``--known-ok``).
 """
 
 from __future__ import annotations

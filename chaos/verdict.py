@@ -1,11 +1,11 @@
-"""Checks, verdicts, and the defects of issue 12 the service is known to have today.
+"""Checks, verdicts, and the defects the service is known to have (none today).
 
 A check is one invariant or promise, held or broken, with a count and some ids of
 what broke it. A scenario's verdict:
 
 - ``PASS``: every check held;
-- ``KNOWN``: only checks listed in ``KNOWN_DEFECTS`` broke (defects of issue 12 that
-  are being fixed; each names its defect);
+- ``KNOWN``: only checks listed in ``KNOWN_DEFECTS`` broke (defects found and being
+  fixed; each names its defect's number in its issue);
 - ``FAIL``: any other check broke: something was lost, doubled, oversold, or an
   invariant that held before broke;
 - ``ERROR``: the scenario could not run to its checks (the reason is printed).
@@ -21,7 +21,7 @@ from typing import Any
 
 SAMPLE = 5  # ids shown per broken check
 
-# check name -> (issue 12 defect number, what is wrong today)
+# check name -> (defect number, what is wrong today); the issue 12 defects are all fixed
 KNOWN_DEFECTS: dict[str, tuple[int, str]] = {}  # every defect the suite found is fixed
 
 

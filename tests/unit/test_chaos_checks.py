@@ -3,6 +3,8 @@ made-up outcome with one thing wrong, and must name it. Pure functions, no I/O."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chaos import behaviour, invariants, verdict
@@ -144,6 +146,25 @@ def test_an_outage_answered_500_or_a_503_without_retry_after_is_named() -> None:
         Attempt(1.2, 0.1, "500:internal_error", "u"),
     ]
     assert behaviour.outage_answers(attempts).broken == 2
+
+
+def test_an_outage_must_be_logged_once_when_it_starts_and_once_when_it_ends(
+    tmp_path: Path,
+) -> None:
+    unavailable = '{"event": "database_unavailable", "error": "ConnectionResetError"}'
+    recovered = '{"event": "database_recovered", "refused": 212, "after_s": 10.1}'
+    told_once = tmp_path / "serve-1.log"
+    told_once.write_text(f"starting\n{unavailable}\nnot json {{\n{recovered}\n")
+    check = behaviour.outage_logged(told_once)
+    assert check.held
+    assert "refused=212" in check.detail
+
+    flapping = tmp_path / "serve-2.log"
+    flapping.write_text(f"{unavailable}\n{recovered}\n{unavailable}\n{recovered}\n")
+    never_ended = tmp_path / "serve-3.log"
+    never_ended.write_text(f"{unavailable}\n")
+    assert not behaviour.outage_logged(flapping).held
+    assert not behaviour.outage_logged(never_ended).held
 
 
 def test_only_the_attempts_in_flight_during_a_fault_count_for_it() -> None:
