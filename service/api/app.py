@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
-from service.api.asgi_routes import route_asgi_path_parameters
+from service.api.asgi_routes import refuse_what_asgi_routes_skip, route_asgi_path_parameters
 from service.api.availability import AvailabilityController
 from service.api.edge import EdgeMiddleware
 from service.api.errors import EXCEPTION_HANDLERS
@@ -71,6 +71,7 @@ def create_app(
         logging_config=None,  # logging is configured once, by service.logging
         debug=False,
     )
+    refuse_what_asgi_routes_skip(app)
     route_asgi_path_parameters(app)
     allow_every_method(app)
     document_asgi_routes(app)

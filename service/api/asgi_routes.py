@@ -7,8 +7,10 @@ the hottest requests, and Litestar's per-request handler machinery (request obje
 parameter parsing, response building) is about 40 % of the read's cost on this
 machine (docs/performance.md). An ``@asgi`` route handler is Litestar's own way past
 it: routing, the edge middleware, guards and exception handling still apply; a
-dependency, a response header or an after-request hook does not, so such routes take
-none (tests/integration/test_asgi_routes.py holds them to it).
+dependency, a response header or cookie or a request hook does not, so such routes
+take none: ``refuse_what_asgi_routes_skip`` stops the app from starting when one of
+their layers (the app, a router, the controller) names one. A middleware applies to
+every route, these two included.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import URL
 from litestar.exceptions import (
     ClientException,
+    ImproperlyConfiguredException,
     InternalServerException,
     MethodNotAllowedException,
     SerializationException,
     ValidationException,
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.handlers import ASGIRouteHandler
 from litestar.serialization import decode_json
 from litestar.types import (
     HTTPReceiveMessage,
@@ -154,3 +158,32 @@ def _nodes(node: RouteTrieNode) -> Iterator[RouteTrieNode]:
     yield node
     for child in node.children.values():
         yield from _nodes(child)
+
+
+# What Litestar applies to an ordinary route handler and skips for an ASGI one.
+SKIPPED_BY_ASGI_ROUTES = (
+    "dependencies",
+    "response_headers",
+    "response_cookies",
+    "before_request",
+    "after_request",
+    "after_response",
+)
+
+
+def refuse_what_asgi_routes_skip(app: Litestar) -> None:
+    """Raise ImproperlyConfiguredException when a layer of an ``@asgi`` route (the app,
+    a router, its controller, the handler) names something Litestar would silently skip
+    for it: a header added to a controller must not vanish from its hottest route."""
+    for route in app.routes:
+        handler = getattr(route, "route_handler", None)
+        if not isinstance(handler, ASGIRouteHandler):
+            continue
+        for layer in handler.ownership_layers:
+            named = [a for a in SKIPPED_BY_ASGI_ROUTES if getattr(layer, a, None)]
+            if named:
+                raise ImproperlyConfiguredException(
+                    f"{handler} is an @asgi route: {', '.join(named)} of "
+                    f"{type(layer).__name__} would not apply to it (see "
+                    "service/api/asgi_routes.py); use a middleware, or leave them out"
+                )
