@@ -14,7 +14,7 @@ from service.logging import get_logger
 from service.settings import Settings
 from service.storage.api_keys import KeyCache
 from service.storage.change_feed import KEYS_CHANNEL, OUTBOX_CHANNEL, ChangeFeed
-from service.storage.database import Database
+from service.storage.database import DEADLINE_MARGIN_S, Database
 from service.storage.pool import Pool, create_pool
 from service.storage.read_model import ReadModel
 from service.usecases.pickup_code_secrets import code_secrets_of
@@ -66,7 +66,7 @@ class Runtime:
         db = Database(
             pool,
             acquire_timeout_s=settings.db_acquire_timeout_s,
-            deadline_s=settings.db_statement_timeout_s,
+            deadline_s=settings.db_statement_timeout_s + DEADLINE_MARGIN_S,
         )
         feed = ChangeFeed(settings.database_url)
         read_model = ReadModel(db, feed, settings.availability_cache_skus)

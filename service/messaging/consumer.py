@@ -45,6 +45,7 @@ from service.messaging.subscription import Subscription
 from service.messaging.topology import Topology
 from service.settings import Settings
 from service.storage.database import is_transient
+from service.storage.outage import DatabaseUnavailable
 from service.usecases.commands import MessageCommands
 from service.usecases.message_idempotency import Delivery
 
@@ -194,9 +195,12 @@ class CommandConsumer:
                     return
             else:
                 self.waits_for_database += 1
-                log.warning(
-                    "command_waiting_for_database", error=type(error).__name__, retry_in_s=pause
-                )
+                if not isinstance(error, DatabaseUnavailable):  # an outage is logged once
+                    log.warning(
+                        "command_waiting_for_database",
+                        error=type(error).__name__,
+                        retry_in_s=pause,
+                    )
             error = None
             await asyncio.sleep(pause)
             pause = min(pause * 2, TRANSIENT_MAX_PAUSE_S)

@@ -136,14 +136,22 @@ async def every(
     interval_s: float, job: Callable[[], Awaitable[int]], name: str, full: int | None = None
 ) -> None:
     """Run ``job`` every ``interval_s``; at once again while it returns ``full`` (a
-    whole batch, so more is waiting)."""
+    whole batch, so more is waiting). One line when it starts failing (an outage) and
+    one when it runs again, not one per interval."""
+    failures = 0
     while True:
         try:
             done = await job()
-            if done:
-                log.info(name, count=done)
-            if full is not None and done >= full:
-                continue
         except Exception as exc:
-            log.warning(f"{name}_failed", error=type(exc).__name__, detail=str(exc))
-        await asyncio.sleep(interval_s)
+            if failures == 0:
+                log.warning(f"{name}_failed", error=type(exc).__name__, detail=str(exc))
+            failures += 1
+            await asyncio.sleep(interval_s)
+            continue
+        if failures:
+            log.info(f"{name}_recovered", failed_rounds=failures)
+            failures = 0
+        if done:
+            log.info(name, count=done)
+        if full is None or done < full:
+            await asyncio.sleep(interval_s)

@@ -17,6 +17,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TypeVar
 
 import asyncpg
@@ -96,6 +97,21 @@ def _drop(conn: Connection) -> None:
     conn.terminate()
 
 
+@dataclass(slots=True)
+class _Block:
+    """What a block of work on a connection was doing when it was cut off."""
+
+    committing: bool = False
+
+
+_block: ContextVar[_Block | None] = ContextVar("block", default=None)
+
+# How much longer than PostgreSQL's statement_timeout a block may take before the
+# client gives its connection up: a database that answers, however slowly, cancels a
+# long statement itself first (a 503, not an outage); only silence outlasts this.
+DEADLINE_MARGIN_S = 1.0
+
+
 class CommitUncertain(Exception):
     """The connection was lost during a COMMIT: it may have happened. Running the
     transaction again is safe (every write is idempotent by its id) and tells."""
@@ -136,6 +152,9 @@ class Database:
             except BaseException:
                 await transaction.rollback()
                 raise
+            block = _block.get()
+            if block is not None:  # cut off from here on, the COMMIT may have happened
+                block.committing = True
             try:
                 await transaction.commit()
             except UNANSWERED as exc:
@@ -145,11 +164,15 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A connection, within the acquire deadline. Raises DatabaseUnavailable when
-        the database does not answer (``maybe_applied`` once the block has begun)."""
+        the database does not answer (``maybe_applied`` when a COMMIT was cut off), or
+        when PostgreSQL cancelled a statement that outlasted its statement_timeout (the
+        database answered: not an outage)."""
         if not self.outage.admit():  # another caller is finding out whether it is back
             raise DatabaseUnavailable(
                 Unanswered("the database is unavailable"), maybe_applied=False
             )
+        block = _Block()
+        token = _block.set(block)
         try:
             async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
                 try:
@@ -162,7 +185,8 @@ class Database:
                         # went away) is in no state to serve the next caller.
                         _drop(conn)
                     raise
-        except CommitUncertain:
+        except CommitUncertain:  # Database.run finds out, by running the work again
+            self.outage.released()
             raise
         except _UNUSABLE as exc:
             if isinstance(exc, _STALE_CONNECTION) and not self.outage.ongoing:
@@ -170,7 +194,19 @@ class Database:
                 # Database.run tries a fresh one.
                 raise DatabaseUnavailable(exc, maybe_applied=False, stale=True) from exc
             self.outage.failed(exc)
+            raise DatabaseUnavailable(exc, maybe_applied=block.committing) from exc
+        except asyncpg.QueryCanceledError as exc:
+            self.outage.answered()
+            log.warning("statement_cancelled", error=str(exc))
             raise DatabaseUnavailable(exc, maybe_applied=False) from exc
+        except Exception:
+            self.outage.answered()  # it answered; the work itself refused (a domain error)
+            raise
+        except BaseException:
+            self.outage.released()  # cancelled: whether it would have answered is unknown
+            raise
+        finally:
+            _block.reset(token)
         self.outage.answered()
 
     async def run(self, work: Callable[[Connection], Awaitable[T]]) -> T:

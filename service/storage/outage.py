@@ -78,6 +78,11 @@ class Outage:
         """A request was answered 503 for it."""
         self.refused += 1
 
+    def released(self) -> None:
+        """The probe ended without an answer either way (it was cancelled): the next
+        caller may probe."""
+        self._probing = False
+
     def answered(self) -> None:
         self._probing = False
         if self.since is None:
