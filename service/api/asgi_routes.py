@@ -136,9 +136,18 @@ def _validation_failed(scope: HTTPScope, messages: list[dict[str, Any]]) -> Vali
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 class _UnderAnyMethod(dict[str, Any]):
-    """An ASGI route's path parameters, found under whatever method a request names
-    (QUERY, PROPFIND, BREW: the route itself then answers 405)."""
+    """An ASGI route's path parameters, found under whatever method a request names:
+    the usual ones as keys (a plain lookup on the hot path), any other (QUERY,
+    PROPFIND, BREW: the route itself then answers 405) through ``__missing__``."""
+
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        super().__init__(parameters)
+        for method in _METHODS:
+            self[method] = parameters["asgi"]
 
     def __missing__(self, method: str) -> Any:
         return self["asgi"]

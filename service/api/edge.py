@@ -19,17 +19,9 @@ from typing import cast
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from service.api.auth import ACCESS, authorize, token_of
-from service.api.errors import (
-    Answer,
-    error_answer,
-    problem,
-    unavailable_answer,
-    unexpected_answer,
-)
+from service.api.errors import Answer, exception_answer, problem
 from service.api.json_only import body_refusal
-from service.domain.errors import DomainError
 from service.logging import REQUEST_ID, get_logger
-from service.storage.outage import DatabaseUnavailable
 
 log = get_logger("service.api.access")
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -94,13 +86,8 @@ class EdgeMiddleware:
             not_json = body_refusal(method, scope["path"], scope["headers"])
             if not_json is not None:
                 return problem(415, "unsupported_media_type", not_json)
-        except DomainError as refused:
-            return error_answer(refused)
-        except DatabaseUnavailable as unavailable:  # the key could not be looked up
-            scope["app"].state.runtime.db.outage.refused_one()
-            return unavailable_answer(unavailable, cast(HTTPScope, scope)["method"])
-        except Exception as failed:
-            return unexpected_answer(failed)
+        except Exception as refused:  # a domain error, the key store's database down, …
+            return exception_answer(refused, cast(HTTPScope, scope)["method"], scope["app"].state)
         return None
 
 

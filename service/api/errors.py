@@ -1,12 +1,13 @@
 """Every answer that is not a handler's own body leaves from here, as
 ``application/problem+json`` with a stable ``code``.
 
-Domain errors map by class (``error_answer``), reservation outcomes by kind
-(``outcome_answer``); Litestar's own client errors (malformed JSON, failed
-validation, unknown route) keep their status and get a code too. Anything else is
-a 500 whose body reveals nothing, logged with its traceback. Handlers answered at
-the ASGI level (the hot routes) raise their errors like any other, so these same
-functions answer them.
+Any exception raised while serving a request, by a handler, an ASGI route or the
+edge middleware, is answered by one function, ``exception_answer``: domain errors
+by class, an unavailable database as 503 with Retry-After, Litestar's own client
+errors (malformed JSON, failed validation, unknown route) with their status and a
+code; anything else is a 500 whose body reveals nothing, logged with its traceback.
+A reservation outcome that is not an exception (the engine's answer) is mapped by
+kind in ``outcome_answer``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from litestar.datastructures import State
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Send
@@ -159,16 +161,31 @@ def outcome_answer(outcome: Outcome) -> Answer:
     )
 
 
-def domain_error_handler(
-    _request: Request[Any, Any, Any], exc: domain.DomainError
-) -> Response[bytes]:
-    return error_answer(exc).response()
+def exception_answer(exc: Exception, method: str, state: State) -> Answer:
+    """The one answer to an exception raised while serving a request, wherever it was
+    raised; a request refused for an unavailable database is counted in the outage."""
+    match exc:
+        case domain.DomainError():
+            return error_answer(exc)
+        case DatabaseUnavailable():
+            runtime = getattr(state, "runtime", None)
+            if runtime is not None:
+                runtime.db.outage.refused_one()
+            return unavailable_answer(exc, method)
+        case ValidationException():
+            return validation_answer(exc)
+        case HTTPException():
+            return http_error_answer(exc)
+        case UnicodeDecodeError() | RecursionError():  # invalid UTF-8, absurd nesting
+            return problem(
+                400, "malformed_json", f"the body is not valid JSON: {type(exc).__name__}"
+            )
+        case _:
+            return unexpected_answer(exc)
 
 
-def validation_error_handler(
-    _request: Request[Any, Any, Any], exc: ValidationException
-) -> Response[bytes]:
-    return validation_answer(exc).response()
+def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    return exception_answer(exc, request.method, request.app.state).response()
 
 
 def validation_answer(exc: ValidationException) -> Answer:
@@ -221,30 +238,21 @@ def _source(value: object) -> str:
 _MISSING = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
 
 
-def http_error_handler(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def http_error_answer(exc: HTTPException) -> Answer:
     status = exc.status_code
     if status >= 500:
         log.error("http_server_error", status=status, detail=exc.detail)
-        return _internal_error(status).response()
+        return _internal_error(status)
     code = _CODE_BY_STATUS.get(status, "client_error")
     detail = exc.detail
     if isinstance(exc.__cause__, SerializationException):
         code, detail = "malformed_json", f"the body is not valid JSON: {exc.detail}"
     headers = tuple((exc.headers or {}).items())
-    return problem(status, code, detail, headers=headers).response()
+    return problem(status, code, detail, headers=headers)
 
 
 RETRY_AFTER_S = 5
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def unavailable_handler(
-    request: Request[Any, Any, Any], exc: DatabaseUnavailable
-) -> Response[bytes]:
-    runtime = getattr(request.app.state, "runtime", None)
-    if runtime is not None:
-        runtime.db.outage.refused_one()
-    return unavailable_answer(exc, request.method).response()
 
 
 def unavailable_answer(exc: DatabaseUnavailable, method: str) -> Answer:
@@ -261,10 +269,6 @@ def unavailable_answer(exc: DatabaseUnavailable, method: str) -> Answer:
     return problem(503, "database_unavailable", detail, headers=retry)
 
 
-def internal_error_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    return unexpected_answer(exc).response()
-
-
 def unexpected_answer(exc: Exception) -> Answer:
     """Logs ``exc`` with its traceback; the 500 that answers it reveals nothing."""
     log.exception("unhandled_error", error=type(exc).__name__)
@@ -275,18 +279,4 @@ def _internal_error(status: int) -> Answer:
     return problem(status, "internal_error", "the service failed; the request was not applied")
 
 
-def undecodable_body_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    """Invalid UTF-8 or absurdly deep nesting in a JSON body."""
-    detail = f"the body is not valid JSON: {type(exc).__name__}"
-    return problem(400, "malformed_json", detail).response()
-
-
-EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
-    DatabaseUnavailable: unavailable_handler,
-    UnicodeDecodeError: undecodable_body_handler,
-    RecursionError: undecodable_body_handler,
-    domain.DomainError: domain_error_handler,
-    ValidationException: validation_error_handler,
-    HTTPException: http_error_handler,
-    Exception: internal_error_handler,
-}
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {Exception: exception_handler}

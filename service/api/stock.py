@@ -20,7 +20,7 @@ from service.contracts.stock import (
     PostMovements,
     SafetyStockIn,
 )
-from service.usecases import stock
+from service.usecases import movement_history, stock
 
 
 class StockController(Controller):
@@ -65,7 +65,7 @@ class StockController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> MovementPage:
         """One balance's ledger, newest first; follow ``next_cursor`` for older rows."""
-        return await stock.movements_page(
+        return await movement_history.movements_page(
             runtime(state).db, location_id, sku, cursor=cursor, limit=limit
         )
 

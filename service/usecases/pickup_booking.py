@@ -14,13 +14,11 @@ Locking story (one READ COMMITTED transaction per command):
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from service.contracts import pickups as wire
 from service.contracts.messages import PickupBooked
-from service.contracts.reservations import CreateReservation, ReservationLineIn
 from service.domain import pickups as rules
 from service.domain.errors import (
     InsufficientStock,
@@ -44,13 +42,12 @@ from service.storage.idempotency import fingerprint
 from service.storage.outbox import OutboxRepository
 from service.storage.pickups import PickupRepository
 from service.storage.pool import Connection
+from service.usecases.pickup_cart import reserve_cart
 from service.usecases.pickup_slots import find_slot, pickup_store
 from service.usecases.pickup_sourcing import source_cart
 from service.usecases.pickup_transfers import plan_transfers
 from service.usecases.pickup_views import pickup_event, pickup_view
-from service.usecases.reservation_engine import decide_in_transaction
-from service.usecases.reservation_steps import Create, Origin, Step
-from service.usecases.reservations import lines_of, new_reservation
+from service.usecases.reservations import lines_of
 
 log = get_logger(__name__)
 
@@ -227,50 +224,6 @@ async def take_place(
     if booked >= slot_rules.capacity:
         raise SlotUnavailable("the slot is full; choose another", field="slot_start")
     await repo.add_to_slot(location_id, slot.starts_at, 1)
-
-
-async def reserve_cart(
-    conn: Connection,
-    request: NewPickup,
-    store_id: str,
-    sources: Sequence[LineSource],
-    hold_until: datetime,
-    actor: str,
-    now: datetime,
-) -> dict[str, str]:
-    """Reserve every line at its source, in this transaction, until ``hold_until``;
-    returns sku -> reservation id. Raises InsufficientStock."""
-    by_source: dict[str, list[ReservationLineIn]] = defaultdict(list)
-    for source in sources:
-        assert source.source_location_id is not None
-        by_source[source.source_location_id].append(
-            ReservationLineIn(sku=source.sku, quantity=source.quantity)
-        )
-    steps: list[tuple[Step, Origin]] = []
-    reservation_of: dict[str, str] = {}
-    for location_id, lines in sorted(by_source.items()):
-        rid = (
-            rules.store_reservation_id(request.pickup_id)
-            if location_id == store_id
-            else rules.warehouse_reservation_id(request.pickup_id, location_id)
-        )
-        # A CreateReservation as from the API: its fingerprint is stored with the reservation.
-        create = CreateReservation(
-            reservation_id=rid,
-            location_id=location_id,
-            lines=lines,
-            channel=request.channel,
-            external_ref=request.pickup_id,
-        )
-        step = Create(new_reservation(create), hold_until - now, expires_at=hold_until)
-        steps.append((step, Origin(actor=actor)))
-        reservation_of.update({x.sku: rid for x in lines})
-    outcomes = await decide_in_transaction(conn, steps, now)
-    refused = [o for o in outcomes if not o.ok]
-    if refused:
-        short = [line for o in refused for line in o.shortfalls]
-        raise InsufficientStock(refused[0].detail or "the cart cannot be reserved", short)
-    return reservation_of
 
 
 def _booked(

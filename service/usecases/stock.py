@@ -1,4 +1,5 @@
-"""Stock movements from integrations, the ledger's pages, and safety stock.
+"""Stock movements from integrations, and safety stock (a balance's ledger pages:
+``movement_history.py``).
 
 Locking story of ``post_movements`` (one READ COMMITTED transaction):
 1. The idempotency key row (in the caller's own scope) is claimed first. A
@@ -18,8 +19,6 @@ Physical movements are never refused for lack of stock; shortages are reported.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
@@ -33,7 +32,6 @@ from service.contracts.messages import (
 )
 from service.contracts.stock import (
     BalanceView,
-    MovementPage,
     MovementsPosted,
     PostMovements,
     Shortage,
@@ -41,7 +39,6 @@ from service.contracts.stock import (
 from service.domain.errors import (
     BatchTooLarge,
     InactiveLocation,
-    InvalidCursor,
     InvalidInput,
     LocationNotFound,
     TransferExists,
@@ -259,42 +256,6 @@ def _report_shortages(plan: Plan) -> list[Shortage]:
             short_by=s.short_by,
         )
     return shortages
-
-
-async def movements_page(
-    db: Database, location_id: str, sku: str, *, cursor: str | None, limit: int
-) -> MovementPage:
-    """One page of a balance's ledger, newest first. Raises LocationNotFound, InvalidCursor."""
-    before = decode_cursor(cursor) if cursor else 2**63 - 1
-    async with db.connection() as conn:
-        ledger = LedgerRepository(conn)
-        if location_id not in await ledger.existing_locations([location_id]):
-            raise LocationNotFound(f"location {location_id!r} does not exist", field="location_id")
-        rows = await ledger.movements_page(location_id, sku, before=before, limit=limit + 1)
-    next_cursor = encode_cursor(rows[limit - 1].movement_id) if len(rows) > limit else None
-    return MovementPage(
-        sku=sku,
-        location_id=location_id,
-        movements=[recorded_view(x) for x in rows[:limit]],
-        next_cursor=next_cursor,
-    )
-
-
-def encode_cursor(movement_id: int) -> str:
-    return base64.urlsafe_b64encode(f"m{movement_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("m"):
-            raise ValueError(raw)
-        movement_id = int(raw[1:])
-        if not 0 < movement_id < 2**63:
-            raise ValueError(raw)
-        return movement_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor("cursor is not one this service issued", field="cursor") from None
 
 
 async def set_safety_stock(

@@ -1,8 +1,8 @@
 """Availability, above all the one-SKU read (``GET /v1/availability/{sku}/locations/
-{location_id}``): today memory answers it in the edge middleware when it can
-(``location_answer_in_memory``) and the handler otherwise. "(memory)" and "(handler)"
-in a step's name say which one answers today; after the refactor one handler answers
-both, with the same bytes."""
+{location_id}``). When the corpus was recorded (main before issue 11) two paths answered
+it: memory, in the edge middleware, when it could, and the handler otherwise; "(memory)"
+and "(handler)" in a step's name say which one answered then. One ``@asgi`` route answers
+every step now, with the same bytes."""
 
 from __future__ import annotations
 

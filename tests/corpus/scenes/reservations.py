@@ -1,8 +1,9 @@
-"""Reservations over HTTP, above all ``POST /v1/reservations``: today the edge
-middleware answers a body sent as exactly ``application/json`` with a Content-Length
-within the limit that decodes strictly (``create_from_body``), and the handler answers
-everything else. "(middleware)" and "(handler)" in a step's name say which one answers
-today; after the refactor one handler answers both, with the same bytes."""
+"""Reservations over HTTP, above all ``POST /v1/reservations``. When the corpus was
+recorded (main before issue 11) two paths answered it: the edge middleware, for a body
+sent as exactly ``application/json`` with a Content-Length within the limit that decoded
+strictly, and the handler for everything else; "(middleware)" and "(handler)" in a
+step's name say which one answered then. One ``@asgi`` route answers every step now,
+with the same bytes."""
 
 from __future__ import annotations
 
