@@ -149,8 +149,13 @@ class Database:
                 yield conn
             except UNANSWERED:
                 raise  # connection() drops the connection; PostgreSQL rolls back on its own
-            except BaseException:
+            except Exception:
                 await transaction.rollback()
+                raise
+            except BaseException:
+                # Cancelled (the deadline, a client gone): a ROLLBACK would first wait for
+                # asyncpg to cancel the statement in flight, a round trip a silent network
+                # holds. connection() drops the connection; PostgreSQL rolls back on its own.
                 raise
             block = _block.get()
             if block is not None:  # cut off from here on, the COMMIT may have happened

@@ -14,7 +14,7 @@ import pytest
 
 from service.storage.database import Database
 from service.storage.outage import DatabaseUnavailable
-from service.storage.pool import Pool, create_pool
+from service.storage.pool import Connection, Pool, create_pool
 from tests.reservation_helpers import eventually
 from tests.tcp_proxy import TcpProxy
 
@@ -117,6 +117,27 @@ async def test_an_outage_whose_probe_is_cancelled_lets_the_next_caller_probe(
 
     assert await eventually(answered, "the next caller's probe", within_s=5.0) == 1
     assert not behind.outage.ongoing
+
+
+async def test_work_cut_off_by_its_deadline_in_a_silent_network_is_refused_at_the_deadline(
+    behind: Database, proxy: TcpProxy
+) -> None:
+    """Not when the silence ends: nothing waits on the silent connection after its
+    deadline (no ROLLBACK, no cancel request), it is closed."""
+
+    async def work(conn: Connection) -> None:
+        await conn.fetchval("SELECT 1")
+        proxy.stalled = True  # from here on nothing passes, nothing is closed
+        await conn.fetchval("SELECT 2")
+
+    try:
+        async with asyncio.timeout(behind.deadline_s + 3.0):  # the silence lasts longer
+            with pytest.raises(DatabaseUnavailable) as cut_off:
+                await behind.run(work)
+    finally:
+        proxy.stalled = False
+    assert not cut_off.value.maybe_applied
+    assert behind.outage.ongoing
 
 
 async def test_a_statement_outlasting_the_statement_timeout_is_refused_without_an_outage(
