@@ -19,6 +19,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from service.api.staff_security import PageHeaders
+
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 STATIC_PATH = "/staff/static"
@@ -45,5 +47,5 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 def static_assets() -> ControllerRouterHandler:
     """The staff page's style sheet (a file, so the page's CSP needs no inline style)."""
     return create_static_files_router(
-        path=STATIC_PATH, directories=[STATIC], include_in_schema=False
+        path=STATIC_PATH, directories=[STATIC], include_in_schema=False, middleware=[PageHeaders]
     )

@@ -188,7 +188,9 @@ async def test_every_answer_of_the_page_carries_the_headers_of_a_login_page(
     for answer in answers:
         assert_page_headers(answer)
     assert style.status_code == 200
-    assert style.headers["content-type"].startswith("text/css")
+    assert style.headers["content-type"] == "text/css; charset=utf-8"
+    for name in ("content-security-policy", "x-frame-options", "x-content-type-options"):
+        assert style.headers[name] == answers[0].headers[name]
 
 
 async def test_the_page_loads_no_script_and_only_its_own_style_sheet(
