@@ -204,6 +204,9 @@ class Database:
             self.outage.answered()
             log.warning("statement_cancelled", error=str(exc))
             raise DatabaseUnavailable(exc, maybe_applied=False) from exc
+        except DatabaseUnavailable:  # a nested block refused: this one learnt nothing
+            self.outage.released()
+            raise
         except Exception:
             self.outage.answered()  # it answered; the work itself refused (a domain error)
             raise

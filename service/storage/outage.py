@@ -75,8 +75,10 @@ class Outage:
             log.warning("database_unavailable", error=type(cause).__name__)
 
     def refused_one(self) -> None:
-        """A request was answered 503 for it."""
-        self.refused += 1
+        """A request was answered 503 for it (counted while an outage lasts: the number
+        its end reports)."""
+        if self.since is not None:
+            self.refused += 1
 
     def released(self) -> None:
         """The probe ended without an answer either way (it was cancelled): the next

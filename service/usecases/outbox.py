@@ -21,6 +21,30 @@ async def publish_pending(
         rows = await outbox.claim_batch(batch)
         if not rows:
             return 0
-        await asyncio.gather(*(publish(row) for row in rows))
+        await _publish_all(rows, publish, _publish_deadline(db))
         await outbox.delete_published([row.event_id for row in rows])
     return len(rows)
+
+
+class PublishFailed(Exception):
+    """The broker did not take the batch (cut off, silent past the deadline, refusing):
+    the transaction rolls back and the rows wait for the next round. Not a database
+    fault, so it is not taken for a database outage."""
+
+
+async def _publish_all(
+    rows: list[StoredMessage],
+    publish: Callable[[StoredMessage], Awaitable[None]],
+    deadline_s: float | None,
+) -> None:
+    try:
+        async with asyncio.timeout(deadline_s):
+            await asyncio.gather(*(publish(row) for row in rows))
+    except Exception as exc:  # aiormq's connection errors are ConnectionErrors, a silent
+        # broker a TimeoutError: both would read as the database not answering
+        raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _publish_deadline(db: Database) -> float | None:
+    """Within the block's own deadline, leaving a second for the DELETE and the COMMIT."""
+    return None if db.deadline_s is None else max(db.deadline_s - 1.0, 0.5)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import pytest
@@ -12,7 +14,9 @@ from service.messaging.relay import OutboxRelay
 from service.runtime import Runtime
 from service.storage.outbox import OutboxRepository, event, reply
 from service.storage.pool import Pool
+from service.usecases.outbox import PublishFailed
 from tests.reservation_helpers import eventually
+from tests.tcp_proxy import TcpProxy
 
 ANSWERING = ("m-1", "fingerprint")
 
@@ -29,9 +33,41 @@ async def test_a_message_the_broker_refuses_stays_in_the_outbox(
     )
     relay = OutboxRelay(messaging_runtime.db, channel, batch=10, wakeup=asyncio.Event())
 
-    with pytest.raises(aio_pika.exceptions.DeliveryError):
+    with pytest.raises(PublishFailed, match="DeliveryError"):
         await relay.relay_once()
 
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+    assert not messaging_runtime.db.outage.ongoing
+
+
+async def test_a_silent_broker_under_the_relay_is_not_a_database_outage(
+    messaging_runtime: Runtime, clean: None, amqp_url: str, pool: Pool
+) -> None:
+    """A broker that stops answering (its confirms never come) fails the relay's round
+    within the block's deadline as the broker's fault: taken for the database not
+    answering, it would refuse every database caller of the process while it lasts."""
+    proxy = TcpProxy(5672)
+    await proxy.up()
+    parts = urlsplit(str(amqp_url))
+    connection = await aio_pika.connect(
+        urlunsplit(parts._replace(netloc=f"guest:guest@127.0.0.1:{proxy.port}"))
+    )
+    try:
+        channel = await connection.channel(publisher_confirms=True)
+        await messaging_runtime.db.run(
+            lambda conn: OutboxRepository(conn).add([reply("nowhere", b"{}", "c-1", ANSWERING)])
+        )
+        relay = OutboxRelay(messaging_runtime.db, channel, batch=10, wakeup=asyncio.Event())
+        proxy.stalled = True
+
+        with pytest.raises(PublishFailed, match="TimeoutError"):
+            await relay.relay_once()
+    finally:
+        await proxy.down()
+        with contextlib.suppress(Exception):
+            await connection.close()
+
+    assert not messaging_runtime.db.outage.ongoing
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
 
 
