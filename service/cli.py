@@ -1,5 +1,5 @@
 """The ``inventory`` command: serve, worker, migrate, seed-demo, verify-ledger, keys,
-pickup-secrets."""
+pickup-secrets, outbox status."""
 
 from __future__ import annotations
 
@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
         help="which pickup-code secrets the live pickups need (when the previous one can go)",
     )
     pickup_secrets.set_defaults(handler=lambda s, a: _run(_pickup_secrets(s)))
+
+    outbox = commands.add_parser("outbox", help="the outbox: what waits to be published")
+    outbox_commands = outbox.add_subparsers(required=True, metavar="COMMAND")
+    status = outbox_commands.add_parser(
+        "status", help="events and replies waiting, and the age of the oldest"
+    )
+    status.set_defaults(handler=lambda s, a: _run(_outbox_status(s)))
 
     verify = commands.add_parser("verify-ledger", help="check every balance against its movements")
     verify.set_defaults(handler=lambda s, a: _run(_verify(s)))
@@ -249,6 +256,28 @@ async def _pickup_secrets(settings: Settings) -> int:
             elif use.role == "missing":
                 line += ": made with a secret that is not configured; they cannot be collected"
             print(line)
+        return 0
+
+    return await with_db(settings, work)
+
+
+async def _outbox_status(settings: Settings) -> int:
+    """One line: how many events and replies wait and since when. Exit status 0 either
+    way: a backlog is for the operator to judge (a relay stopped, the broker down)."""
+    from datetime import UTC, datetime
+
+    from service.usecases.outbox import outbox_backlog
+
+    async def work(db: Database) -> int:
+        backlog = await outbox_backlog(db)
+        if backlog.oldest is None:
+            print("outbox: empty (everything committed has been published)")
+            return 0
+        age = (datetime.now(UTC) - backlog.oldest).total_seconds()
+        print(
+            f"outbox: {backlog.events} event(s) and {backlog.replies} reply(ies) waiting; "
+            f"the oldest written {backlog.oldest.isoformat(timespec='seconds')} ({age:.0f} s ago)"
+        )
         return 0
 
     return await with_db(settings, work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from service.ids import new_id
 from service.storage.pool import Connection
@@ -22,6 +23,15 @@ class OutgoingMessage:
     payload: bytes
     message_id: str
     correlation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What the outbox holds, not yet published."""
+
+    events: int
+    replies: int
+    oldest: datetime | None  # when the oldest waiting row was written
 
 
 def event(routing_key: str, payload: bytes, message_id: str | None = None) -> OutgoingMessage:
@@ -82,6 +92,11 @@ class OutboxRepository:
             )
             for r in rows
         ]
+
+    async def backlog(self) -> Backlog:
+        row = await self.conn.fetchrow(Q.backlog)
+        assert row is not None
+        return Backlog(row["events"], row["replies"], row["oldest"])
 
     async def delete_published(self, event_ids: Sequence[int]) -> None:
         await self.conn.execute(Q.delete_published, list(event_ids))

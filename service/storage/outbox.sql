@@ -17,3 +17,10 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: delete_published
 DELETE FROM outbox WHERE event_id = ANY($1::bigint[]);
+
+-- name: backlog
+-- What waits to be published: events, replies, and since when (the operator's view).
+SELECT count(*) FILTER (WHERE exchange <> '') AS events,
+       count(*) FILTER (WHERE exchange = '') AS replies,
+       min(created_at) AS oldest
+FROM outbox;

@@ -1,4 +1,5 @@
-"""Publishing the outbox: what the relay does in each round, in one transaction."""
+"""Publishing the outbox: what the relay does in each round, in one transaction; and
+what is waiting, for an operator."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from service.storage.database import Database
-from service.storage.outbox import OutboxRepository, StoredMessage
+from service.storage.outbox import Backlog, OutboxRepository, StoredMessage
 
 
 async def publish_pending(
@@ -48,3 +49,9 @@ async def _publish_all(
 def _publish_deadline(db: Database) -> float | None:
     """Within the block's own deadline, leaving a second for the DELETE and the COMMIT."""
     return None if db.deadline_s is None else max(db.deadline_s - 1.0, 0.5)
+
+
+async def outbox_backlog(db: Database) -> Backlog:
+    """Events and replies committed but not yet published (a read, no lock)."""
+    async with db.connection() as conn:
+        return await OutboxRepository(conn).backlog()
