@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create the virtualenv and install the service with its dev tools
 
-run: install ## migrate, load demo data when empty, and serve (API docs URL printed)
+run: install ## start the local PostgreSQL and RabbitMQ if stopped, migrate, load demo data when empty, serve
+	bash .ci/services
 	$(BIN)/inventory migrate
 	-$(BIN)/inventory broker-policy
 	$(BIN)/inventory seed-demo --if-empty
