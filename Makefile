@@ -47,6 +47,7 @@ browser: ## install Debian's chromium for the staff-page browser test (if missin
 test: pytest chaos-short ## everything CI runs: lint, type-check, the pytest suite, then the fault suite's short version
 
 pytest: lint typecheck browser ## lint, type-check and run the pytest suite (real PostgreSQL, RabbitMQ, chromium)
+	bash .ci/services
 	$(BIN)/pytest
 
 corpus: install ## record the answer corpus again from this tree (tests/corpus/answers/; review the diff)
