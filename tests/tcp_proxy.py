@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 
 class TcpProxy:
@@ -48,3 +49,12 @@ class TcpProxy:
                 await writer.drain()
         writer.close()
         self._streams.discard(writer)
+
+
+def through(url: str, port: int, *, query: str | None = None) -> str:
+    """``url`` (a database or broker URL) sent to a proxy listening on ``port`` of this
+    machine instead: the same user, password, path and (unless given) query."""
+    parts = urlsplit(url)
+    user = (parts.username or "") + (f":{parts.password}" if parts.password else "")
+    netloc = f"{user}@127.0.0.1:{port}" if user else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc, query=parts.query if query is None else query))

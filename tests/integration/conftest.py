@@ -25,6 +25,7 @@ from service.messaging.topology import (
 from service.messaging.worker import Worker
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
+from tests.tcp_proxy import TcpProxy
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -90,3 +91,12 @@ async def worker(
 
 
 __all__ = ["COMMANDS_QUEUE", "DEAD_LETTER_QUEUE"]
+
+
+@pytest.fixture
+async def db_proxy() -> AsyncIterator[TcpProxy]:
+    """A TCP proxy in front of the local PostgreSQL that a test can cut or stall."""
+    running = TcpProxy(5432)
+    await running.up()
+    yield running
+    await running.down()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import pytest
@@ -32,7 +31,7 @@ from tests.reservation_helpers import (
     ledger_errors,
     queue_depth,
 )
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, through
 
 BURST = 60
 
@@ -151,12 +150,6 @@ async def test_after_the_broker_closes_the_consumers_channel_it_consumes_again_a
     await answered_once_each(pool, inbox, ["before", "after"])
 
 
-def through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc, query="reconnect_interval=0.2"))
-
-
 async def test_after_its_connection_is_cut_the_worker_reconnects_and_consumes_again(
     messaging_settings: Settings,
     db: Database,
@@ -170,7 +163,8 @@ async def test_after_its_connection_is_cut_the_worker_reconnects_and_consumes_ag
     proxy = TcpProxy(5672)
     await proxy.up()
     settings = msgspec.structs.replace(
-        messaging_settings, amqp_url=through(messaging_settings.amqp_url, proxy.port)
+        messaging_settings,
+        amqp_url=through(messaging_settings.amqp_url, proxy.port, query="reconnect_interval=0.2"),
     )
     runtime = await Runtime.start(settings)
     worker = Worker(runtime)

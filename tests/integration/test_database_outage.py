@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
-import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from service.messaging.worker import Worker
@@ -16,20 +13,7 @@ from service.settings import Settings
 from service.storage.change_feed import BALANCES_CHANNEL, ChangeFeed
 from service.storage.database import Database
 from tests.reservation_helpers import Inbox, Publisher, create_message, eventually, given_stock
-from tests.tcp_proxy import TcpProxy
-
-
-@pytest.fixture
-async def proxy() -> AsyncIterator[TcpProxy]:
-    running = TcpProxy(5432)
-    await running.up()
-    yield running
-    await running.down()
-
-
-def through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
+from tests.tcp_proxy import TcpProxy, through
 
 
 async def test_a_command_that_arrives_during_an_outage_is_applied_once_the_database_is_back(
@@ -37,11 +21,11 @@ async def test_a_command_that_arrives_during_an_outage_is_applied_once_the_datab
     db: Database,
     clean: None,
     broker: AbstractRobustConnection,
-    proxy: TcpProxy,
+    db_proxy: TcpProxy,
 ) -> None:
     await given_stock(db, "ST-A", ("S1", 5))
     settings = msgspec.structs.replace(
-        messaging_settings, database_url=through(messaging_settings.database_url, proxy.port)
+        messaging_settings, database_url=through(messaging_settings.database_url, db_proxy.port)
     )
     runtime = await Runtime.start(settings)
     worker = Worker(runtime)
@@ -49,7 +33,7 @@ async def test_a_command_that_arrives_during_an_outage_is_applied_once_the_datab
     replies = await Inbox.open(broker)
     publisher = await Publisher.open(broker)
     try:
-        await proxy.down()
+        await db_proxy.down()
         await publisher.send(create_message("m-1", "r-1", "ST-A", ("S1", 2)), reply_to=replies.name)
         consumer = worker.consumer
         assert consumer is not None
@@ -66,7 +50,7 @@ async def test_a_command_that_arrives_during_an_outage_is_applied_once_the_datab
         )
         await dead.close()
 
-        await proxy.up()
+        await db_proxy.up()
         [reply] = await replies.wait_for(1, within_s=40)
         assert b'"reservation.confirmed"' in reply.body
         assert await db.pool.fetchval("SELECT reserved FROM balances WHERE sku = 'S1'") == 2
@@ -78,11 +62,11 @@ async def test_a_command_that_arrives_during_an_outage_is_applied_once_the_datab
 
 
 async def test_a_change_feed_whose_connection_goes_silent_resets_the_caches_and_reconnects(
-    settings: Settings, proxy: TcpProxy
+    settings: Settings, db_proxy: TcpProxy
 ) -> None:
     # A half-open connection closes nothing and delivers no notification: without a
     # heartbeat the caches would trust it, and stay stale, for as long as it lasts.
-    feed = ChangeFeed(through(settings.database_url, proxy.port), heartbeat_s=0.2)
+    feed = ChangeFeed(through(settings.database_url, db_proxy.port), heartbeat_s=0.2)
     resets: list[float] = []
     feed.on_reset(lambda: resets.append(asyncio.get_running_loop().time()))
     feed.subscribe(BALANCES_CHANNEL, lambda _payload: None)
@@ -90,14 +74,14 @@ async def test_a_change_feed_whose_connection_goes_silent_resets_the_caches_and_
     await asyncio.wait_for(feed.connected.wait(), timeout=15)
     try:
         resets.clear()
-        proxy.stalled = True
+        db_proxy.stalled = True
         for _ in range(100):
             if not feed.connected.is_set():
                 break
             await asyncio.sleep(0.02)
         assert not feed.connected.is_set(), "a silent connection must count as lost"
         assert resets, "the caches must be told to forget"
-        proxy.stalled = False
+        db_proxy.stalled = False
         await asyncio.wait_for(feed.connected.wait(), timeout=15)
     finally:
         await feed.stop()

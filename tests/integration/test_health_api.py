@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import msgspec
@@ -17,7 +16,7 @@ from service.storage import migrations
 from service.storage.pool import connect
 from tests.helpers import Client
 from tests.reservation_helpers import eventually
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, through
 
 
 async def test_live_answers_200(client: Client) -> None:
@@ -71,11 +70,6 @@ async def test_every_response_carries_the_request_id_it_was_given(client: Client
     assert response.headers["x-request-id"] == "req-123"
     generated = await client.get("/health/live")
     assert len(generated.headers["x-request-id"]) >= 16
-
-
-def through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
 
 
 @asynccontextmanager

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import msgspec
@@ -18,32 +17,19 @@ from service.runtime import Runtime
 from service.settings import Settings
 from tests.helpers import assert_problem
 from tests.reservation_helpers import create_body, eventually
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, through
 
 KeyMaker = Any
 
 
-def through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
-
-
-@pytest.fixture
-async def proxy() -> AsyncIterator[TcpProxy]:
-    running = TcpProxy(5432)
-    await running.up()
-    yield running
-    await running.down()
-
-
 @pytest.fixture
 async def http(
-    settings: Settings, proxy: TcpProxy, make_key: KeyMaker
+    settings: Settings, db_proxy: TcpProxy, make_key: KeyMaker
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on a runtime of its own that reaches the database through ``proxy``."""
+    """The app on a runtime of its own that reaches the database through ``db_proxy``."""
     behind = msgspec.structs.replace(
         settings,
-        database_url=through(settings.database_url, proxy.port),
+        database_url=through(settings.database_url, db_proxy.port),
         db_connect_timeout_s=0.5,
         db_acquire_timeout_s=0.5,
     )
@@ -65,10 +51,10 @@ def events(caplog: pytest.LogCaptureFixture, name: str) -> list[dict[str, Any]]:
 
 
 async def test_every_route_answers_503_with_retry_after_while_the_database_is_down(
-    http: httpx.AsyncClient, proxy: TcpProxy, caplog: pytest.LogCaptureFixture
+    http: httpx.AsyncClient, db_proxy: TcpProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    await proxy.down()
+    await db_proxy.down()
     answers = [
         await http.get("/v1/reservations/r-1"),
         await http.get("/v1/locations/ST-A"),
@@ -90,7 +76,7 @@ async def test_every_route_answers_503_with_retry_after_while_the_database_is_do
     assert len(events(caplog, "database_unavailable")) == 1
     assert events(caplog, "unhandled_error") == []
 
-    await proxy.up()
+    await db_proxy.up()
 
     async def answered() -> bool | None:
         return True if (await http.get("/v1/reservations/r-1")).status_code == 404 else None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -16,32 +15,19 @@ from service.storage.database import Database
 from service.storage.outage import DatabaseUnavailable
 from service.storage.pool import Connection, Pool, create_pool
 from tests.reservation_helpers import eventually
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, through
 
 
 class Refused(Exception):
     """What a use case raises after the database answered (a 404, a 409, a 422)."""
 
 
-def through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}"))
-
-
 @pytest.fixture
-async def proxy() -> AsyncIterator[TcpProxy]:
-    running = TcpProxy(5432)
-    await running.up()
-    yield running
-    await running.down()
-
-
-@pytest.fixture
-async def behind(database_url: str, proxy: TcpProxy) -> AsyncIterator[Database]:
-    """A Database whose only way to PostgreSQL is ``proxy`` (no change feed beside it
+async def behind(database_url: str, db_proxy: TcpProxy) -> AsyncIterator[Database]:
+    """A Database whose only way to PostgreSQL is ``db_proxy`` (no change feed beside it
     that could end the outage on its behalf)."""
     pool = await create_pool(
-        through(database_url, proxy.port), min_size=0, max_size=2, connect_timeout_s=0.5
+        through(database_url, db_proxy.port), min_size=0, max_size=2, connect_timeout_s=0.5
     )
     try:
         yield Database(pool, acquire_timeout_s=0.5, deadline_s=2.0)
@@ -55,18 +41,18 @@ async def select_one(db: Database) -> int:
         return value
 
 
-async def an_outage(db: Database, proxy: TcpProxy) -> None:
-    await proxy.down()
+async def an_outage(db: Database, db_proxy: TcpProxy) -> None:
+    await db_proxy.down()
     with pytest.raises(DatabaseUnavailable):
         await select_one(db)
     assert db.outage.ongoing
-    await proxy.up()
+    await db_proxy.up()
 
 
 async def test_an_outage_whose_first_probe_is_refused_by_the_work_still_ends(
-    behind: Database, proxy: TcpProxy
+    behind: Database, db_proxy: TcpProxy
 ) -> None:
-    await an_outage(behind, proxy)
+    await an_outage(behind, db_proxy)
 
     async def probe_refused() -> bool | None:
         try:
@@ -84,9 +70,9 @@ async def test_an_outage_whose_first_probe_is_refused_by_the_work_still_ends(
 
 
 async def test_an_outage_whose_probe_is_cancelled_lets_the_next_caller_probe(
-    behind: Database, proxy: TcpProxy
+    behind: Database, db_proxy: TcpProxy
 ) -> None:
-    await an_outage(behind, proxy)
+    await an_outage(behind, db_proxy)
     probing = asyncio.Event()
 
     async def slow() -> None:
@@ -120,14 +106,14 @@ async def test_an_outage_whose_probe_is_cancelled_lets_the_next_caller_probe(
 
 
 async def test_work_cut_off_by_its_deadline_in_a_silent_network_is_refused_at_the_deadline(
-    behind: Database, proxy: TcpProxy
+    behind: Database, db_proxy: TcpProxy
 ) -> None:
     """Not when the silence ends: nothing waits on the silent connection after its
     deadline (no ROLLBACK, no cancel request), it is closed."""
 
     async def work(conn: Connection) -> None:
         await conn.fetchval("SELECT 1")
-        proxy.stalled = True  # from here on nothing passes, nothing is closed
+        db_proxy.stalled = True  # from here on nothing passes, nothing is closed
         await conn.fetchval("SELECT 2")
 
     try:
@@ -135,7 +121,7 @@ async def test_work_cut_off_by_its_deadline_in_a_silent_network_is_refused_at_th
             with pytest.raises(DatabaseUnavailable) as cut_off:
                 await behind.run(work)
     finally:
-        proxy.stalled = False
+        db_proxy.stalled = False
     assert not cut_off.value.maybe_applied
     assert behind.outage.ongoing
 

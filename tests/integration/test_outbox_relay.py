@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import pytest
@@ -16,7 +15,7 @@ from service.storage.outbox import OutboxRepository, event, reply
 from service.storage.pool import Pool
 from service.usecases.outbox import PublishFailed
 from tests.reservation_helpers import eventually
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, through
 
 ANSWERING = ("m-1", "fingerprint")
 
@@ -48,10 +47,7 @@ async def test_a_silent_broker_under_the_relay_is_not_a_database_outage(
     answering, it would refuse every database caller of the process while it lasts."""
     proxy = TcpProxy(5672)
     await proxy.up()
-    parts = urlsplit(str(amqp_url))
-    connection = await aio_pika.connect(
-        urlunsplit(parts._replace(netloc=f"guest:guest@127.0.0.1:{proxy.port}"))
-    )
+    connection = await aio_pika.connect(through(str(amqp_url), proxy.port))
     try:
         channel = await connection.channel(publisher_confirms=True)
         await messaging_runtime.db.run(

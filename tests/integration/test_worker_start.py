@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 from aio_pika.abc import AbstractRobustConnection
@@ -13,13 +12,7 @@ from service.runtime import Runtime
 from service.settings import Settings
 from service.storage.database import Database
 from tests.reservation_helpers import Inbox, Publisher, create_message, eventually, given_stock
-from tests.tcp_proxy import TcpProxy
-
-
-def through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+from tests.tcp_proxy import TcpProxy, through
 
 
 async def test_a_worker_started_while_the_broker_is_down_consumes_once_it_is_back(
