@@ -44,9 +44,12 @@ typecheck: install ## mypy (strict) on service/
 browser: ## install Debian's chromium for the staff-page browser test (if missing)
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
+tools: ## install promtool (Debian's prometheus package, no server left running) if missing
+	@command -v promtool >/dev/null || bash .ci/promtool
+
 test: pytest chaos-short ## everything CI runs: lint, type-check, the pytest suite, then the fault suite's short version
 
-pytest: lint typecheck browser ## lint, type-check and run the pytest suite (real PostgreSQL, RabbitMQ, chromium)
+pytest: lint typecheck browser tools ## lint, type-check and run the pytest suite (real PostgreSQL, RabbitMQ, chromium, promtool)
 	bash .ci/services
 	$(BIN)/pytest
 
@@ -74,4 +77,4 @@ chaos-short: install ## the fault suite's short version, part of make test (abou
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help install run worker lint format typecheck browser test pytest corpus fuzz proto bench chaos chaos-short clean
+.PHONY: help install run worker lint format typecheck browser tools test pytest corpus fuzz proto bench chaos chaos-short clean

@@ -141,9 +141,11 @@ async def _worker(settings: Settings) -> int:
     import signal
 
     from service.messaging.worker import Worker
+    from service.observability.metrics_port import metrics_port_of
     from service.runtime import Runtime, freeze_heap
 
     runtime = await Runtime.start(settings, serves_reads=False)
+    metrics_port = await metrics_port_of(runtime)  # INVENTORY_METRICS_PORT, when set
     worker = Worker(runtime)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -163,6 +165,8 @@ async def _worker(settings: Settings) -> int:
             task.cancel()
         await asyncio.gather(starting, stop, return_exceptions=True)
         await worker.stop()
+        if metrics_port is not None:
+            metrics_port.close()
         await runtime.stop()
     return 0
 

@@ -11,6 +11,7 @@ import asyncpg
 
 from service.domain.pickups import CodeSecrets
 from service.logging import get_logger
+from service.observability.metrics import count_committed
 from service.settings import Settings
 from service.storage.api_keys import KeyCache
 from service.storage.change_feed import KEYS_CHANNEL, OUTBOX_CHANNEL, ChangeFeed
@@ -72,6 +73,7 @@ class Runtime:
         read_model = ReadModel(db, feed, settings.availability_cache_skus)
         engine = ReservationEngine(db, max_batch=settings.reservation_batch_max)
         db.after_commit.append(read_model.committed)
+        db.after_commit.append(count_committed)
         keys = KeyCache(db)
         feed.subscribe(KEYS_CHANNEL, keys.forget)
         feed.on_reset(lambda: keys.forget("*"))

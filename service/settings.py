@@ -32,6 +32,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
     http_workers: PositiveInt = 1
+    # `inventory worker` serves /metrics on this port (on INVENTORY_HOST) when set; serve
+    # has /metrics on its API port (docs/operations.md, "Metrics").
+    metrics_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] | None = None
     db_pool_min: PositiveInt = 2
     db_pool_max: PositiveInt = 10
     # Deadlines of every database call, so that a database that stops answering (packets

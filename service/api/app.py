@@ -16,6 +16,7 @@ from service.api.edge import EdgeMiddleware
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.health import live, ready
 from service.api.locations import LocationController
+from service.api.metrics import metrics
 from service.api.openapi import (
     docs_assets,
     document_asgi_routes,
@@ -56,6 +57,7 @@ def create_app(
             StaffPageController,
             live,
             ready,
+            metrics,
             docs_assets(),
             static_assets(),
         ],

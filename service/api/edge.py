@@ -22,6 +22,7 @@ from service.api.auth import ACCESS, authorize, token_of
 from service.api.errors import Answer, exception_answer, problem
 from service.api.json_only import body_refusal
 from service.logging import REQUEST_ID, get_logger
+from service.observability.metrics import HTTP_REQUESTS, UNMATCHED
 
 log = get_logger("service.api.access")
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -52,7 +53,7 @@ class EdgeMiddleware:
         # Each request runs in a task of its own: the id stays bound for the errors
         # Litestar's exception handling logs, too.
         REQUEST_ID.set(request_id)
-        started = time.perf_counter() if self.access_log else 0.0
+        started = time.perf_counter()
         try:
             refusal = await self._refusal(scope)
             if refusal is None:
@@ -60,8 +61,10 @@ class EdgeMiddleware:
             else:
                 await refusal.send(send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            HTTP_REQUESTS.observe((scope.get("path_template") or UNMATCHED, status), elapsed)
             if self.access_log:
-                duration_ms = round((time.perf_counter() - started) * 1000, 2)
+                duration_ms = round(elapsed * 1000, 2)
                 log.info(
                     "http_request",
                     method=scope.get("method"),

@@ -28,6 +28,7 @@ from service.domain import errors as domain
 from service.domain.access import Forbidden, Unauthorized
 from service.domain.reservations import Outcome, OutcomeKind
 from service.logging import get_logger
+from service.observability.metrics import HTTP_UNROUTED
 from service.storage.outage import DatabaseUnavailable
 from service.usecases.reservation_views import reservation_view, short_lines
 
@@ -185,7 +186,10 @@ def exception_answer(exc: Exception, method: str, state: State) -> Answer:
 
 
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    return exception_answer(exc, request.method, request.app.state).response()
+    answer = exception_answer(exc, request.method, request.app.state)
+    if request.scope.get("path_template") is None:  # refused by the router: not timed
+        HTTP_UNROUTED.labels(answer.status).inc()
+    return answer.response()
 
 
 def validation_answer(exc: ValidationException) -> Answer:

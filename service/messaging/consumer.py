@@ -28,6 +28,7 @@ from aio_pika.abc import AbstractRobustChannel
 from aiormq.abc import DeliveredMessage
 
 from service.contracts.messages import (
+    COMMAND_TYPE_BY_ROUTING_KEY,
     Command,
     PickupBookMessage,
     PickupCancelMessage,
@@ -43,6 +44,7 @@ from service.messaging.dead_letters import DeadLetters, PoisonMessage, decode
 from service.messaging.keyed_locks import KeyedLocks
 from service.messaging.subscription import Subscription
 from service.messaging.topology import Topology
+from service.observability import metrics
 from service.settings import Settings
 from service.storage.database import is_transient
 from service.storage.outage import DatabaseUnavailable
@@ -109,6 +111,7 @@ class CommandConsumer:
         delivery give the one effect and answer."""
         # Before any await: tags enter the ack window in delivery order.
         self._acks.delivered(message.channel, message.delivery_tag or 0)
+        metrics.message_received(_command_name(message.routing_key))
         try:
             command = decode(message.body, message.routing_key or "")
         except PoisonMessage as poison:
@@ -193,8 +196,10 @@ class CommandConsumer:
                     detail = f"{type(error).__name__}: {error}"
                     await self._dead_letter(message, "handler_error", detail)
                     return
+                metrics.CONSUMER_RETRIES.labels("unexpected").inc()
             else:
                 self.waits_for_database += 1
+                metrics.CONSUMER_RETRIES.labels("transient").inc()
                 if not isinstance(error, DatabaseUnavailable):  # an outage is logged once
                     log.warning(
                         "command_waiting_for_database",
@@ -216,11 +221,18 @@ class CommandConsumer:
     def _settled(self, message: DeliveredMessage) -> None:
         self._acks.settle(message.channel, message.delivery_tag or 0)
         self.handled += 1
+        metrics.message_finished("applied")
 
     async def _dead_letter(self, message: DeliveredMessage, reason: str, detail: str) -> None:
         await self.dead_letters.send(message, reason, detail)
         self._acks.settle(message.channel, message.delivery_tag or 0)
         self.dead_lettered += 1
+        metrics.message_dead_lettered(reason)
+
+
+def _command_name(routing_key: str | None) -> str:
+    """The routing key when it names a command (a bounded label), else "unknown"."""
+    return routing_key if routing_key in COMMAND_TYPE_BY_ROUTING_KEY else "unknown"
 
 
 def delivery_of(message: DeliveredMessage) -> Delivery:

@@ -16,6 +16,7 @@ import aiormq
 from aio_pika.abc import AbstractChannel
 
 from service.logging import get_logger
+from service.observability.metrics import OUTBOX_PUBLISHED
 from service.storage.database import Database
 from service.storage.outbox import StoredMessage
 from service.usecases.outbox import publish_pending
@@ -71,6 +72,7 @@ class OutboxRelay:
         """Publish one batch; returns how many messages were published."""
         sent = await publish_pending(self.db, self._publish, self.batch)
         self.published += sent
+        OUTBOX_PUBLISHED.inc(sent)
         return sent
 
     async def _publish(self, row: StoredMessage) -> None:

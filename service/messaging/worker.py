@@ -16,6 +16,7 @@ from service.logging import get_logger
 from service.messaging.consumer import CommandConsumer
 from service.messaging.relay import OutboxRelay
 from service.messaging.topology import declare
+from service.observability import metrics
 from service.runtime import Runtime
 from service.usecases.commands import MessageCommands
 from service.usecases.expiry import announce_availability_changes, expire_due
@@ -44,6 +45,7 @@ class Worker:
         """Connect (waiting, with backoff, while the broker does not answer), declare the
         topology, then consume, relay and sweep."""
         rt, settings = self.runtime, self.runtime.settings
+        self._watched()
         self.connection = await _connect(settings.amqp_url)
         consume_channel = await self.connection.channel(publisher_confirms=True)
         await consume_channel.set_qos(prefetch_count=settings.consumer_prefetch)
@@ -87,6 +89,13 @@ class Worker:
         ]
         await self.consumer.start()
         log.info("worker_started")
+
+    def _watched(self) -> None:
+        """Up or down, read when metrics are scraped (inventory_component_up)."""
+        metrics.COMPONENTS["broker"] = lambda: self.broker_state() == "ok"
+        metrics.COMPONENTS["consumer"] = lambda: (
+            self.consumer is not None and self.consumer.subscription.consuming
+        )
 
     async def stop(self) -> None:
         """Graceful: stop consuming, finish in-flight messages, stop the loops (the relay
@@ -143,11 +152,13 @@ async def every(
         try:
             done = await job()
         except Exception as exc:
+            metrics.sweep_failed(name)
             if failures == 0:
                 log.warning(f"{name}_failed", error=type(exc).__name__, detail=str(exc))
             failures += 1
             await asyncio.sleep(interval_s)
             continue
+        metrics.sweep_ran(name, done)
         if failures:
             log.info(f"{name}_recovered", failed_rounds=failures)
             failures = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,7 @@ class ChangeFeed:
         self._resets: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self.heard_at = time.monotonic()  # the last heartbeat answered (metrics: the lag)
 
     def subscribe(self, channel: str, handler: Callable[[str], None]) -> None:
         self._handlers.setdefault(channel, []).append(handler)
@@ -90,6 +92,7 @@ class ChangeFeed:
             try:
                 async with asyncio.timeout(self.heartbeat_s):
                     await conn.execute("SELECT 1")
+                self.heard_at = time.monotonic()
             except Exception:  # any failure to answer: treat the connection as lost
                 return
             with contextlib.suppress(TimeoutError):

@@ -78,6 +78,9 @@ class BalanceCache:
     def live(self) -> bool:
         return self.feed is not None and self.feed.connected.is_set()
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     async def of_sku(self, sku: str) -> SkuBalances:
         entry = self._entries.get(sku)
         if entry is not None:

@@ -17,6 +17,8 @@ from service.contracts.messages import (
 )
 from service.domain.pickups import Customer, LineSource, PickupState
 from service.ids import new_id
+from service.observability.metrics import PICKUP_TRANSITION_CHANGES
+from service.storage.database import note_changes
 from service.storage.outbox import OutgoingMessage, event
 
 
@@ -70,4 +72,5 @@ def pickup_event(
     payload = kind(event_id=new_id(), occurred_at=now, pickup=pickup_view(state), **extra)  # type: ignore[arg-type]
     tag = type(payload).__struct_config__.tag
     assert isinstance(tag, str)
+    note_changes(PICKUP_TRANSITION_CHANGES, [f"{state.pickup_id} {tag}"])  # counted on commit
     return event(tag, encoder.encode(payload), payload.event_id)

@@ -36,10 +36,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from datetime import datetime
 
 from service.domain.reservations import Outcome
 from service.logging import get_logger
+from service.observability.metrics import count_flush
 from service.storage.database import Database
 from service.storage.outage import DatabaseUnavailable
 from service.storage.pool import Connection
@@ -100,6 +102,7 @@ class ReservationEngine:
                 await self._flush(batch)
 
     async def _flush(self, batch: list[Pending]) -> None:
+        started = time.perf_counter()
         try:
             outcomes = await self.db.run(lambda conn: Flush(conn, batch).run())
         except DatabaseUnavailable as exc:  # no request's own fault: no split, no retries
@@ -121,6 +124,7 @@ class ReservationEngine:
             return
         self.flushes += 1
         self.requests += len(batch)
+        count_flush(batch, outcomes, started)
         for pending, outcome in zip(batch, outcomes, strict=True):
             if not pending.future.done():
                 pending.future.set_result(outcome)

@@ -1,0 +1,190 @@
+"""/metrics after real traffic: what Prometheus scrapes passes ``promtool check metrics``,
+counts what happened (HTTP by route template, reservations, a pickup's transitions,
+consumed and dead-lettered messages, sweeps) and reads the states (outbox, cache,
+pool, worker parts); the worker's own metrics port answers the same."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from litestar import Litestar
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.messaging.worker import Worker
+from service.observability.metrics_port import serve_metrics
+from service.runtime import Runtime
+from tests.pickup_helpers import at_noon, booked, given_pickup_store
+from tests.promtool import needs_promtool, promtool
+from tests.reservation_helpers import (
+    Inbox,
+    Publisher,
+    create_body,
+    create_message,
+    dead_letters,
+    eventually,
+)
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def samples_of(text: str) -> Samples:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def scrape(app: Litestar) -> httpx.Response:
+    """GET /metrics without an API key."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://inventory.test") as http:
+        return await http.get("/metrics")
+
+
+async def traffic(client: httpx.AsyncClient, broker: AbstractRobustConnection) -> None:
+    """Reservations over HTTP (one refused), a pickup booked, made ready and collected,
+    a reservation by message, one poison message, and a path no route has."""
+    await given_pickup_store(client, "ST-A", ("S1", 5))
+    created = await client.post("/v1/reservations", json=create_body("r-1", "ST-A", ("S1", 1)))
+    assert created.status_code == 201, created.text
+    refused = await client.post("/v1/reservations", json=create_body("r-2", "ST-A", ("S1", 99)))
+    assert refused.status_code == 409, refused.text
+    assert (await client.get("/v1/availability/S1/locations/ST-A")).status_code == 200
+    assert (await client.get("/no/such/route")).status_code == 404
+    pickup = await booked(client, "P1", "ST-A", at_noon(1), ("S1", 1))
+    assert (await client.post("/v1/pickups/P1/ready")).status_code == 200
+    code = {"code": pickup["pickup_code"]}
+    assert (await client.post("/v1/pickups/P1/collect", json=code)).status_code == 200
+    publisher, inbox = await Publisher.open(broker), await Inbox.open(broker)
+    try:
+        await publisher.send(create_message("m-1", "r-3", "ST-A", ("S1", 1)), reply_to=inbox.name)
+        await publisher.send(b"not json", routing_key="reservation.create", message_id="m-2")
+        await inbox.wait_for(1)
+        await dead_letters(broker, 1)
+    finally:
+        await inbox.close()
+        await publisher.close()
+
+
+@pytest.fixture
+async def before(app: Litestar, worker: Worker) -> Samples:
+    """The counters before the test's traffic (they count for the whole process)."""
+    return samples_of((await scrape(app)).text)
+
+
+@pytest.fixture
+async def after(
+    app: Litestar,
+    before: Samples,
+    client: httpx.AsyncClient,
+    broker: AbstractRobustConnection,
+) -> Samples:
+    await traffic(client, broker)
+
+    async def swept() -> Samples | None:  # the expiry sweeper runs every 0.2 s here
+        now = samples_of((await scrape(app)).text)
+        ran = (
+            "inventory_sweep_runs_total",
+            frozenset({("sweep", "expiry_sweep"), ("result", "ok")}),
+        )
+        return now if now.get(ran, 0) > before.get(ran, 0) else None
+
+    return await eventually(swept, "an expiry sweep counted")
+
+
+@needs_promtool
+async def test_the_scrape_is_public_prometheus_text_that_promtool_accepts(
+    app: Litestar, after: Samples
+) -> None:
+    answer = await scrape(app)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    status, output = await promtool("check", "metrics", stdin=answer.content)
+    assert status == 0, output
+
+
+async def test_requests_are_counted_by_route_template_and_status_never_by_raw_path(
+    before: Samples, after: Samples
+) -> None:
+    def more(route: str, status: str) -> float:
+        name = "inventory_http_request_duration_seconds_count"
+        return value(after, name, route=route, status=status) - value(
+            before, name, route=route, status=status
+        )
+
+    assert more("/v1/reservations", "201") == 1
+    assert more("/v1/reservations", "409") == 1
+    assert more("/v1/availability/{sku}/locations/{location_id}", "200") == 1
+    assert more("/v1/pickups/{pickup_id}/collect", "200") == 1
+    routes = {
+        dict(labels)["route"]
+        for name, labels in after
+        if name == "inventory_http_request_duration_seconds_count"
+    }
+    assert not [r for r in routes if "ST-A" in r or "P1" in r or "S1" in r]
+    unrouted = "inventory_http_unrouted_requests_total"
+    assert value(after, unrouted, status="404") - value(before, unrouted, status="404") == 1
+
+
+async def test_reservations_pickups_and_messages_are_counted_by_what_became_of_them(
+    before: Samples, after: Samples
+) -> None:
+    def more(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    reservations = "inventory_reservations_total"
+    # r-1 by HTTP, r-3 by message, and the pickup's own reservation is not the engine's.
+    assert more(reservations, step="create", outcome="created", reason="ok") == 2
+    assert more(reservations, step="create", outcome="conflict", reason="insufficient_stock") == 1
+    for transition in ("booked", "ready", "collected"):
+        assert more("inventory_pickup_transitions_total", transition=transition) == 1
+    consumed = "inventory_consumer_message_duration_seconds_count"
+    assert more(consumed, command="reservation.create", outcome="applied") == 1
+    assert more(consumed, command="reservation.create", outcome="dead_lettered") == 1
+    assert more("inventory_dead_letters_total", reason="undecodable") == 1
+    assert more("inventory_outbox_published_total") >= 1  # the reply and the events
+
+
+async def test_states_are_read_at_scrape_time(
+    app: Litestar, client: httpx.AsyncClient, after: Samples
+) -> None:
+    assert (await client.get("/v1/availability/S1/locations/ST-A")).status_code == 200
+    after = samples_of((await scrape(app)).text)  # S1 in the cache again, after its changes
+    assert value(after, "inventory_outbox_backlog", kind="event") >= 0
+    assert value(after, "inventory_outbox_oldest_age_seconds") >= 0
+    assert value(after, "inventory_change_feed_connected") == 1
+    assert 0 <= value(after, "inventory_change_feed_lag_seconds") < 5
+    assert value(after, "inventory_availability_cache_skus") >= 1  # S1 was read
+    assert value(after, "inventory_db_pool_max_connections") >= 1
+    assert value(after, "inventory_db_pool_waiting") == 0
+    assert value(after, "inventory_component_up", component="broker") == 1
+    assert value(after, "inventory_component_up", component="consumer") == 1
+
+
+@pytest.fixture
+async def metrics_port(messaging_runtime: Runtime) -> AsyncIterator[int]:
+    server = await serve_metrics(messaging_runtime, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+async def test_the_workers_metrics_port_answers_the_metrics_and_nothing_else(
+    metrics_port: int,
+) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{metrics_port}") as http:
+        metrics = await http.get("/metrics")
+        other = await http.get("/health/live")
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
+    names = {family.name for family in text_string_to_metric_families(metrics.text)}
+    assert {"inventory_db_pool_connections", "inventory_outbox_published"} <= names
+    assert other.status_code == 404
