@@ -96,6 +96,8 @@ CONSUMER_RETRIES = Counter(
     "the database unavailable or a deadlock; unexpected: a handler error).",
     ["cause"],
 )
+for _cause in ("transient", "unexpected"):  # both series exist, at 0, from the start
+    CONSUMER_RETRIES.labels(_cause)
 OUTBOX_PUBLISHED = Counter(
     "inventory_outbox_published",
     "Events and replies the outbox relay published (confirmed by the broker, then deleted).",
@@ -184,8 +186,7 @@ def message_dead_lettered(reason: str) -> None:
 
 def sweep_ran(sweep: str, items: int) -> None:
     SWEEP_RUNS.labels(sweep, "ok").inc()
-    if items:
-        SWEEP_ITEMS.labels(sweep).inc(items)
+    SWEEP_ITEMS.labels(sweep).inc(items)  # 0 too: the series exists from the first round
 
 
 def sweep_failed(sweep: str) -> None:
