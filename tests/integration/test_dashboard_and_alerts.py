@@ -1,5 +1,6 @@
 """The Grafana dashboard and the alert rules (deploy/): the rules pass ``promtool check
-rules``, and every metric either of them names is one the service exports."""
+rules``, every metric either of them names is one the service exports, and every metric
+the service exports is in docs/operations.md ("Metrics")."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 import yaml
 from aio_pika.abc import AbstractRobustConnection
 from litestar import Litestar
+from prometheus_client.parser import text_string_to_metric_families
 
 from service.messaging.worker import Worker
 from tests.metrics_helpers import exported_names, scrape, traffic
@@ -19,6 +21,7 @@ from tests.promtool import needs_promtool, promtool
 DEPLOY = Path(__file__).parents[2] / "deploy"
 ALERTS = DEPLOY / "alerts.yml"
 DASHBOARD = DEPLOY / "grafana" / "inventory.json"
+OPERATIONS = DEPLOY.parent / "docs" / "operations.md"
 # A metric is a name before a selector or a range, or any name with the service's or
 # prometheus_client's prefixes (``sum(x unless x offset 10m)`` names x bare).
 _SELECTED = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*[{\[]")
@@ -63,10 +66,16 @@ def test_the_dashboard_and_the_rules_say_what_they_watch() -> None:
     assert "inventory_outbox_oldest_age_seconds" in metrics_named(rule_expressions())
 
 
-async def test_every_metric_the_dashboard_and_the_rules_name_is_exported(
+async def test_every_metric_the_dashboard_and_the_rules_name_is_exported_and_documented(
     app: Litestar, worker: Worker, client: httpx.AsyncClient, broker: AbstractRobustConnection
 ) -> None:
     await traffic(client, broker)
-    exported = exported_names((await scrape(app)).text)
+    scraped = (await scrape(app)).text
     named = metrics_named(rule_expressions() + dashboard_expressions())
-    assert named - exported == set()
+    assert named - exported_names(scraped) == set()
+    documented = set(re.findall(r"`(inventory_[a-z0-9_]+)`", OPERATIONS.read_text()))
+    ours = {
+        f.name for f in text_string_to_metric_families(scraped) if f.name.startswith("inventory_")
+    }
+    # A counter's family is named without its ``_total``; the documentation names its series.
+    assert {n if n + "_total" not in documented else n + "_total" for n in ours} <= documented
