@@ -5,20 +5,26 @@ pool, worker parts); the worker's own metrics port answers the same."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
+import msgspec
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 from litestar import Litestar
 from prometheus_client.parser import text_string_to_metric_families
 
+from service.api.app import create_app
 from service.messaging.worker import Worker
+from service.observability import scrape as scraping
 from service.observability.metrics_port import serve_metrics
 from service.runtime import Runtime
+from service.settings import Settings
 from tests.metrics_helpers import Samples, samples_of, scrape, traffic, value
 from tests.promtool import needs_promtool, promtool
 from tests.reservation_helpers import eventually
+from tests.tcp_proxy import TcpProxy, through
 
 
 @pytest.fixture
@@ -135,3 +141,38 @@ async def test_the_workers_metrics_port_answers_the_metrics_and_nothing_else(
     names = {family.name for family in text_string_to_metric_families(metrics.text)}
     assert {"inventory_db_pool_connections", "inventory_outbox_published"} <= names
     assert other.status_code == 404
+
+
+@pytest.fixture
+async def app_behind_proxy(settings: Settings, db_proxy: TcpProxy) -> AsyncIterator[Litestar]:
+    """The app on a runtime of its own that reaches the database through ``db_proxy``."""
+    behind = msgspec.structs.replace(
+        settings,
+        database_url=through(settings.database_url, db_proxy.port),
+        db_connect_timeout_s=0.5,
+        db_acquire_timeout_s=0.5,
+    )
+    runtime = await Runtime.start(behind)
+    try:
+        yield create_app(runtime=runtime)
+    finally:
+        db_proxy.stalled = False
+        await runtime.stop()
+
+
+async def test_scrapes_read_the_backlog_at_most_every_few_seconds_and_never_wait_for_a_silent_database(
+    app_behind_proxy: Litestar, db_proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backlog = ("inventory_outbox_backlog", frozenset({("kind", "event")}))
+    assert backlog in samples_of((await scrape(app_behind_proxy)).text)
+    db_proxy.stalled = True  # from now on every query waits forever
+    cached = samples_of((await scrape(app_behind_proxy)).text)
+    assert backlog in cached  # read a moment ago: no query, the figure stands
+    monkeypatch.setattr(scraping, "BACKLOG_MAX_AGE_S", 0.0)  # due again at once
+    started = time.monotonic()
+    answer = await scrape(app_behind_proxy)
+    assert answer.status_code == 200
+    assert time.monotonic() - started < scraping.BACKLOG_DEADLINE_S + 1.0
+    unread = samples_of(answer.text)
+    assert backlog not in unread  # absent, not stale
+    assert ("inventory_db_pool_max_connections", frozenset()) in unread
