@@ -8,40 +8,21 @@ benchmark suite's job (`make bench ... --compare`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import enum
 import time
 import timeit
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
+from service.domain.reservations import Outcome, OutcomeKind
 from service.observability import metrics
 from service.observability.histogram import LoopHistogram
+from service.usecases.reservation_steps import Expire, Origin, Pending
 
 CALLS = 200_000
 REPEATS = 7
-
-
-class Kind(enum.Enum):
-    CREATED = "created"
-
-
-@dataclass(frozen=True)
-class Create:
-    reservation_id: str
-
-
-@dataclass(frozen=True)
-class Pending:
-    step: object
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: Kind
-    code: str = "ok"
 
 
 def ns_per_call(work: Callable[[], object], calls: int = CALLS) -> float:
@@ -70,8 +51,11 @@ def client_histogram() -> Callable[[], None]:
 
 
 def flush_hook(size: int) -> Callable[[], None]:
-    batch = [Pending(Create(f"r-{i}")) for i in range(size)]
-    outcomes = [Outcome(Kind.CREATED)] * size
+    async def pending() -> list[Pending]:  # a Pending's future needs a running loop
+        return [Pending(Expire(f"r-{i}"), Origin("bench")) for i in range(size)]
+
+    batch = asyncio.run(pending())
+    outcomes = [Outcome(OutcomeKind.DONE)] * size
     return lambda: metrics.count_flush(batch, outcomes, time.perf_counter())
 
 

@@ -3,13 +3,12 @@ the same observations; the hooks count what they are given, with bounded labels.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 
+from service.domain.reservations import Outcome, OutcomeKind
 from service.observability import metrics
 from service.observability.histogram import LoopHistogram
+from service.usecases.reservation_steps import Origin, Pending, TransferIn
 
 BUCKETS = (0.001, 0.01, 0.1, 1.0)
 OBSERVED = [0.0, 0.0005, 0.001, 0.002, 0.01, 0.05, 0.1, 0.7, 1.0, 3.0, 42.0]
@@ -29,27 +28,6 @@ def test_the_loop_histogram_exposes_what_prometheus_clients_histogram_exposes() 
     assert generate_latest(ours) == generate_latest(theirs)
 
 
-class Kind(enum.Enum):
-    CREATED = "created"
-    CONFLICT = "conflict"
-
-
-@dataclass(frozen=True)
-class TransferIn:
-    reservation_id: str
-
-
-@dataclass(frozen=True)
-class Pending:
-    step: object
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: Kind
-    code: str = "ok"
-
-
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -58,13 +36,14 @@ def reservations(step: str, outcome: str, reason: str) -> float:
     return sample("inventory_reservations_total", step=step, outcome=outcome, reason=reason)
 
 
-def test_a_flush_is_counted_once_per_distinct_step_outcome_and_reason() -> None:
+async def test_a_flush_is_counted_once_per_distinct_step_outcome_and_reason() -> None:
     before = (
         reservations("transfer_in", "created", "ok"),
         reservations("transfer_in", "conflict", "insufficient_stock"),
     )
-    batch = [Pending(TransferIn(f"r-{i}")) for i in range(5)]
-    outcomes = [Outcome(Kind.CREATED)] * 3 + [Outcome(Kind.CONFLICT, "insufficient_stock")] * 2
+    batch = [Pending(TransferIn(f"w-{i}", f"r-{i}", "ST-A"), Origin("test")) for i in range(5)]
+    refused = Outcome(OutcomeKind.CONFLICT, "insufficient_stock")
+    outcomes = [Outcome(OutcomeKind.CREATED)] * 3 + [refused] * 2
     metrics.count_flush(batch, outcomes, 0.0)
     after = (
         reservations("transfer_in", "created", "ok"),
