@@ -15,8 +15,10 @@ from aiormq.exceptions import AMQPError
 from service.logging import get_logger
 from service.messaging.consumer import CommandConsumer
 from service.messaging.relay import OutboxRelay
-from service.messaging.topology import declare
+from service.messaging.topology import COMMANDS_QUEUE, DEAD_LETTER_QUEUE, declare
 from service.observability import metrics
+from service.observability.queues import QueueDepths
+from service.observability.scrape import RUNTIME
 from service.runtime import Runtime
 from service.usecases.commands import MessageCommands
 from service.usecases.expiry import announce_availability_changes, expire_due
@@ -47,6 +49,7 @@ class Worker:
         rt, settings = self.runtime, self.runtime.settings
         self._watched()
         self.connection = await _connect(settings.amqp_url)
+        RUNTIME.queues = QueueDepths(self.connection, (COMMANDS_QUEUE, DEAD_LETTER_QUEUE)).read
         consume_channel = await self.connection.channel(publisher_confirms=True)
         await consume_channel.set_qos(prefetch_count=settings.consumer_prefetch)
         topology = await declare(consume_channel)
@@ -100,6 +103,7 @@ class Worker:
     async def stop(self) -> None:
         """Graceful: stop consuming, finish in-flight messages, stop the loops (the relay
         after the batch it is publishing), then publish what the last messages committed."""
+        RUNTIME.queues = None  # its connection closes below
         if self.consumer is not None:
             await self.consumer.stop()
         for task in self._tasks:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,9 @@ class RuntimeCollector:
         self.runtime: Runtime | None = None
         self._backlog: Backlog | None = None
         self._read_at = -BACKLOG_MAX_AGE_S
+        # Set by the worker, where this process runs one (queues.py): queue -> depths.
+        self.queues: Callable[[], Awaitable[dict[str, tuple[int, int]]]] | None = None
+        self._depths: dict[str, tuple[int, int]] = {}
 
     async def refresh(self, runtime: Runtime) -> None:
         """Read what costs a query, unless it was read less than BACKLOG_MAX_AGE_S ago."""
@@ -47,18 +50,30 @@ class RuntimeCollector:
         now = time.monotonic()
         if now - self._read_at < BACKLOG_MAX_AGE_S:
             return
-        self._read_at = now  # before the await: scrapes meanwhile use what is there
+        self._read_at = now  # before the awaits: scrapes meanwhile use what is there
         try:
             async with asyncio.timeout(BACKLOG_DEADLINE_S):
                 self._backlog = await outbox_backlog(runtime.db)
         except Exception as exc:  # the database down or slow: no backlog figures
             self._backlog = None
             log.warning("metrics_backlog_unread", error=type(exc).__name__)
+        await self._read_queues()
+
+    async def _read_queues(self) -> None:
+        self._depths = {}
+        if self.queues is None:
+            return
+        try:
+            async with asyncio.timeout(BACKLOG_DEADLINE_S):
+                self._depths = await self.queues()
+        except Exception as exc:  # the broker down or slow: no queue figures
+            log.warning("metrics_queues_unread", error=type(exc).__name__)
 
     def collect(self) -> Iterator[Metric]:
         runtime = self.runtime
         if runtime is not None:
             yield from _outbox(self._backlog)
+            yield from _queues(self._depths)
             yield from _read_model(runtime)
             yield from _pool(runtime)
         up = GaugeMetricFamily(
@@ -92,6 +107,27 @@ def _outbox(backlog: Backlog | None) -> Iterator[Metric]:
         "Age of the oldest unpublished outbox row (0 when the outbox is empty).",
         value=max(age, 0.0),
     )
+
+
+def _queues(depths: dict[str, tuple[int, int]]) -> Iterator[Metric]:
+    if not depths:
+        return
+    ready = GaugeMetricFamily(
+        "inventory_queue_messages",
+        "Messages ready in the service's queues (inventory.commands, its dead-letter queue), "
+        "as the broker counts them; read by a process that runs the worker.",
+        labels=["queue"],
+    )
+    consumers = GaugeMetricFamily(
+        "inventory_queue_consumers",
+        "Consumers of those queues, every worker's included, as the broker counts them.",
+        labels=["queue"],
+    )
+    for queue, (messages, consuming) in sorted(depths.items()):
+        ready.add_metric([queue], messages)
+        consumers.add_metric([queue], consuming)
+    yield ready
+    yield consumers
 
 
 def _read_model(runtime: Runtime) -> Iterator[Metric]:

@@ -16,6 +16,7 @@ from litestar import Litestar
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.api.app import create_app
+from service.messaging.topology import DEAD_LETTER_QUEUE
 from service.messaging.worker import Worker
 from service.observability import scrape as scraping
 from service.observability.metrics_port import serve_metrics
@@ -23,7 +24,7 @@ from service.runtime import Runtime
 from service.settings import Settings
 from tests.metrics_helpers import Samples, samples_of, scrape, traffic, value
 from tests.promtool import needs_promtool, promtool
-from tests.reservation_helpers import eventually
+from tests.reservation_helpers import Publisher, eventually
 from tests.tcp_proxy import TcpProxy, through
 
 
@@ -120,6 +121,8 @@ async def test_states_are_read_at_scrape_time(
     assert value(after, "inventory_db_pool_waiting") == 0
     assert value(after, "inventory_component_up", component="broker") == 1
     assert value(after, "inventory_component_up", component="consumer") == 1
+    assert value(after, "inventory_queue_consumers", queue="inventory.commands") == 1
+    assert ("inventory_queue_messages", frozenset({("queue", DEAD_LETTER_QUEUE)})) in after
 
 
 @pytest.fixture
@@ -176,3 +179,28 @@ async def test_scrapes_read_the_backlog_at_most_every_few_seconds_and_never_wait
     unread = samples_of(answer.text)
     assert backlog not in unread  # absent, not stale
     assert ("inventory_db_pool_max_connections", frozenset()) in unread
+
+
+async def test_the_dead_letter_queues_depth_is_the_brokers_count(
+    app: Litestar,
+    worker: Worker,
+    broker: AbstractRobustConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scraping, "BACKLOG_MAX_AGE_S", 0.0)  # every scrape reads the broker
+    publisher = await Publisher.open(broker)
+    try:
+        for index in range(2):
+            await publisher.send(b"[", routing_key="pickup.book", message_id=f"bad-{index}")
+    finally:
+        await publisher.close()
+
+    async def waiting() -> float | None:
+        depth = value(
+            samples_of((await scrape(app)).text),
+            "inventory_queue_messages",
+            queue=DEAD_LETTER_QUEUE,
+        )
+        return depth if depth == 2 else None
+
+    assert await eventually(waiting, "two messages in the dead-letter queue") == 2
