@@ -1,0 +1,22 @@
+-- Every table whose rows belong to one location keeps its location in its primary key,
+-- so that the schema stays distributable by location (Citus; docs/scaling.md,
+-- tests/integration/test_distributable_schema.py). The change log was the one such
+-- table keyed by its identity alone: every stock write appends to it, so on Citus it
+-- must live on the shard of the balance it marks, or every write would span two nodes.
+--
+-- change_id stays first: the announcer claims the oldest marks (ORDER BY change_id)
+-- and deletes them by change_id, and the one index keeps serving both.
+--
+-- Locks: ACCESS EXCLUSIVE on availability_changes, for as long as the new primary key
+-- index takes to build over the marks not yet announced (the worker drains them every
+-- window, so normally a few thousand rows: milliseconds). Every stock write appends a
+-- mark, so writers wait for that time. lock_timeout bounds the wait for the lock
+-- itself (a long transaction holding it): the migration then fails, nothing changed,
+-- and `inventory migrate` can run again. The old code keeps working during and after:
+-- it names neither the constraint's columns nor its order (the name is kept), and its
+-- queries are the same.
+SET LOCAL lock_timeout = '5s';
+
+ALTER TABLE availability_changes
+    DROP CONSTRAINT availability_changes_pkey,
+    ADD CONSTRAINT availability_changes_pkey PRIMARY KEY (change_id, location_id);
