@@ -10,6 +10,7 @@ placed in one of the two lists, and docs/scaling.md must say where it goes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -85,8 +86,28 @@ WHERE s.nspname = 'public' AND x.indisunique
 """
 
 
-async def keys(pool: Pool, kind: str) -> list[dict[str, object]]:
-    return [dict(r) for r in await pool.fetch(_KEYS) if r["kind"] == kind]
+@dataclass(frozen=True)
+class Key:
+    name: str
+    table: str
+    columns: list[str]
+    target: str | None = None
+    target_columns: tuple[str, ...] = ()
+
+
+async def keys(pool: Pool, kind: str) -> list[Key]:
+    """The primary keys ('p'), unique constraints ('u') or foreign keys ('f')."""
+    return [
+        Key(
+            r["conname"],
+            r["table_name"],
+            r["columns"],
+            r["referenced_table"],
+            tuple(r["referenced_columns"]),
+        )
+        for r in await pool.fetch(_KEYS)
+        if r["kind"] == kind
+    ]
 
 
 async def test_every_table_is_distributed_by_its_location_or_placed_otherwise(
@@ -97,30 +118,33 @@ async def test_every_table_is_distributed_by_its_location_or_placed_otherwise(
 
 
 async def test_a_location_tables_primary_key_holds_its_location(pool: Pool) -> None:
-    primary = {k["table_name"]: k["columns"] for k in await keys(pool, "p")}
+    primary = {k.table: k.columns for k in await keys(pool, "p")}
     for table, column in BY_LOCATION.items():
         assert column in primary[table], f"{table}: primary key {primary[table]}"
 
 
 async def test_foreign_keys_between_location_tables_join_on_the_location(pool: Pool) -> None:
     for fk in await keys(pool, "f"):
-        table, target = str(fk["table_name"]), str(fk["referenced_table"])
+        table, target = fk.table, str(fk.target)
         if table in BY_LOCATION and target in BY_LOCATION:
-            pairs = dict(zip(fk["columns"], fk["referenced_columns"], strict=True))  # type: ignore[call-overload]
-            assert pairs.get(BY_LOCATION[table]) == BY_LOCATION[target], fk["conname"]
+            pairs = dict(zip(fk.columns, fk.target_columns, strict=True))
+            assert pairs.get(BY_LOCATION[table]) == BY_LOCATION[target], fk.name
         else:
-            # Into a reference table from anywhere; never from one into a distributed table.
-            assert ELSEWHERE.get(target) == REFERENCE or table not in BY_LOCATION, fk["conname"]
-            assert target not in BY_LOCATION, fk["conname"]
+            # From a location's table only into a reference table; into a location's
+            # table only from another one.
+            assert table not in BY_LOCATION or ELSEWHERE.get(target) == REFERENCE, fk.name
+            assert target not in BY_LOCATION, fk.name
 
 
 async def test_only_the_global_ids_are_unique_without_the_location(pool: Pool) -> None:
-    unique = [(k["conname"], k["table_name"], k["columns"]) for k in await keys(pool, "u")]
-    unique += [tuple(r.values()) for r in await pool.fetch(_UNIQUE_INDEXES)]
+    unique = [(k.name, k.table, k.columns) for k in await keys(pool, "u")]
+    unique += [
+        (r["index_name"], r["table_name"], r["columns"]) for r in await pool.fetch(_UNIQUE_INDEXES)
+    ]
     without = {
         name
         for name, table, columns in unique
-        if table in BY_LOCATION and BY_LOCATION[str(table)] not in columns  # type: ignore[operator]
+        if table in BY_LOCATION and BY_LOCATION[table] not in columns
     }
     assert without == GLOBAL_IDS
 
