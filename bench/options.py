@@ -58,6 +58,11 @@ class Options:
     worker_procs: int = 1  # `inventory worker` processes, beside them and for each drain
 
     @property
+    def http_processes(self) -> int:
+        """The service's HTTP processes, which the framework ceiling gets as many of."""
+        return self.workers * self.serve_procs
+
+    @property
     def growth_scales(self) -> list[int]:
         return [10_000, 100_000, 1_000_000] if self.quick else [10_000, 1_000_000, 10_000_000]
 
