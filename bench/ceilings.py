@@ -77,10 +77,15 @@ async def _framework_wrk(
     ctx: Context, url: str, script: str, args: dict[str, object], warm_up: bool
 ) -> Load:
     o = ctx.options
-    common = {"threads": o.threads, "connections": o.connections}
     if warm_up:
-        await run_wrk(ctx.procs, script, url, args, duration_s=o.warmup_s, **common)
-    return await run_wrk(ctx.procs, script, url, args, duration_s=o.duration_s, **common)
+        await run_wrk(
+            ctx.procs, script, url, args,
+            duration_s=o.warmup_s, threads=o.threads, connections=o.connections,
+        )  # fmt: skip
+    return await run_wrk(
+        ctx.procs, script, url, args,
+        duration_s=o.duration_s, threads=o.threads, connections=o.connections,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
