@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 
 install: $(STAMP) ## create the virtualenv and install exactly the locked versions (uv.lock) with the dev tools
 
-lock: | $(UV) ## lock every dependency again after pyproject.toml changed (uv.lock, from PyPI)
-	$(UV) lock
+lock: | $(UV) ## lock every dependency again after pyproject.toml changed (uv.lock; ARGS="--upgrade" for newer versions)
+	$(UV) lock $(ARGS)
 
 run: install ## start the local PostgreSQL and RabbitMQ if stopped, migrate, load demo data when empty, serve
 	bash .ci/services
