@@ -144,3 +144,17 @@ def test_the_image_installs_from_the_lock_and_not_in_editable_mode() -> None:
     assert " -e " not in runs
     assert "--editable" not in runs
     assert len(instructions("FROM")) == 2, "a builder stage and a runtime stage"
+
+
+def test_every_file_the_image_copies_exists_and_is_in_the_build_context() -> None:
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    copied = [
+        source
+        for args in instructions("COPY")
+        if not args.startswith("--from")
+        for source in args.split()[:-1]
+    ]
+    assert copied, "the Dockerfile copies the lock and the service"
+    assert [c for c in copied if not (ROOT / c).exists()] == []
+    assert [c for c in copied if c not in allowed] == []
