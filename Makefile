@@ -39,12 +39,13 @@ run: install ## start the local PostgreSQL and RabbitMQ if stopped, migrate, loa
 worker: install ## run the message consumer, outbox relay and expiry sweeper
 	$(BIN)/inventory worker
 
-lint: install ## ruff check, format check, the import layers (import-linter), the lock, the Dockerfile (hadolint)
+lint: install ## ruff check, format check, the import layers (import-linter), the lock, the Dockerfile (hadolint), migrations (squawk)
 	$(BIN)/ruff check service tests bench chaos
 	$(BIN)/ruff format --check service tests bench chaos
 	$(BIN)/lint-imports
 	$(UV) lock --check
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/squawk --no-error-on-unmatched-pattern migrations/*.sql
 
 format: install ## ruff format and autofix
 	$(BIN)/ruff format service tests bench chaos
