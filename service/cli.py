@@ -1,5 +1,5 @@
 """The ``inventory`` command: serve, worker, heartbeat, migrate, seed-demo, verify-ledger,
-keys, pickup-secrets, outbox status."""
+keys, pickup-secrets, outbox status, dlq."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from service.cli_dlq import add_dlq_commands
 from service.cli_keys import add_key_commands, with_db
 from service.heartbeat import add_heartbeat_command, beat
 from service.logging import configure_logging, get_logger
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="events and replies waiting, and the age of the oldest"
     )
     status.set_defaults(handler=lambda s, a: _run(_outbox_status(s)))
+    add_dlq_commands(commands, _run)
 
     verify = commands.add_parser("verify-ledger", help="check every balance against its movements")
     verify.set_defaults(handler=lambda s, a: _run(_verify(s)))
