@@ -5,8 +5,8 @@ How it reads without losing or reordering: one channel takes every message with
 ``basic.get`` and *holds them unacked* while the command runs. Nothing is removed by
 reading: only a message that is replayed (after the broker confirmed its republish)
 or purged is acked; when the channel closes, the broker returns every message still
-held, in the order they were taken (a quorum queue serves returned messages first, by
-their original position). Effects of reading, and why they do not matter here:
+held, in the order they were taken (tests/integration/test_dlq_cli.py lists twice and
+purges from the middle to check it). Effects of reading, and why they do not matter here:
 
 - each message is marked ``redelivered`` and its ``x-delivery-count`` grows; the
   dead-letter queue has no delivery limit and no consumer that reads either;
