@@ -3,20 +3,30 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# uv installs the locked versions (uv.lock) from PyPI; it is bootstrapped with pip, pinned,
+# into .uv/ (outside .venv, which `uv sync` keeps to exactly the lock's packages).
+UV_VERSION := 0.13.8
+UV := .uv/$(UV_VERSION)/bin/uv
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+$(UV):
+	$(PYTHON) -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .uv/$(UV_VERSION) uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync -q --locked --extra dev || { echo "install: after a change to pyproject.toml, make lock" >&2; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP) ## create the virtualenv and install the service with its dev tools
+install: $(STAMP) ## create the virtualenv and install exactly the locked versions (uv.lock) with the dev tools
+
+lock: | $(UV) ## lock every dependency again after pyproject.toml changed (uv.lock; ARGS="--upgrade" for newer versions)
+	$(UV) lock $(ARGS)
 
 run: install ## start the local PostgreSQL and RabbitMQ if stopped, migrate, load demo data when empty, serve
 	bash .ci/services
@@ -29,10 +39,13 @@ run: install ## start the local PostgreSQL and RabbitMQ if stopped, migrate, loa
 worker: install ## run the message consumer, outbox relay and expiry sweeper
 	$(BIN)/inventory worker
 
-lint: install ## ruff check, format check, and the import layers (import-linter)
+lint: install ## ruff check, format check, the import layers (import-linter), the lock, the Dockerfile (hadolint), migrations (squawk)
 	$(BIN)/ruff check service tests bench chaos
 	$(BIN)/ruff format --check service tests bench chaos
 	$(BIN)/lint-imports
+	$(UV) lock --check
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/squawk --no-error-on-unmatched-pattern migrations/*.sql
 
 format: install ## ruff format and autofix
 	$(BIN)/ruff format service tests bench chaos
@@ -75,6 +88,6 @@ chaos-short: install ## the fault suite's short version, part of make test (abou
 	$(BIN)/python -m chaos.run --short $(ARGS)
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .uv .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help install run worker lint format typecheck browser tools test pytest corpus fuzz proto bench chaos chaos-short clean
+.PHONY: help install lock run worker lint format typecheck browser tools test pytest corpus fuzz proto bench chaos chaos-short clean

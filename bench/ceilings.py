@@ -3,7 +3,7 @@ Each is one measurement returning its row; bench/http_rounds.py and
 bench/message_scenarios.py alternate them with the scenarios they bound.
 
 - framework: bench/ceiling_app.py (constant JSON on the one-SKU route) under granian,
-  same workers, same wrk script as the one-SKU scenario; and the same for the
+  as many HTTP processes as the service (``--workers`` x ``--serve-procs``), same wrk script as the one-SKU scenario; and the same for the
   reservation POST (same bodies, decoded into the service's struct, constant answer);
 - database: pgbench with bench/pgbench/*.sql (point read on the service's database;
   one reservation per transaction on the hot row and on spread rows, on the copy of
@@ -37,7 +37,7 @@ PGBENCH_DIR = Path(__file__).resolve().parent / "pgbench"
 @contextlib.asynccontextmanager
 async def framework_app(ctx: Context) -> AsyncIterator[str]:
     """The minimal Litestar app under granian, up for as long as the block runs; its URL."""
-    port, workers = free_port(), ctx.options.workers
+    port, workers = free_port(), ctx.options.http_processes
     app = await ctx.procs.start(
         "ceiling-app",
         [python(), "-m", "bench.ceiling_app", "--port", str(port), "--workers", str(workers)],
@@ -52,7 +52,8 @@ async def framework_app(ctx: Context) -> AsyncIterator[str]:
 
 async def framework_get(ctx: Context, url: str, *, warm_up: bool) -> Row:
     """one_sku.lua, as the one-SKU scenario: the same random URLs and headers."""
-    print(f"- ceiling: framework, constant JSON ({ctx.options.workers} worker(s))", flush=True)
+    workers = ctx.options.http_processes
+    print(f"- ceiling: framework, constant JSON ({workers} worker(s))", flush=True)
     args = ctx.wrk_args("benchreader")
     load = await _framework_wrk(ctx, url, "one_sku", args, warm_up)
     return ctx.measured(
@@ -76,10 +77,15 @@ async def _framework_wrk(
     ctx: Context, url: str, script: str, args: dict[str, object], warm_up: bool
 ) -> Load:
     o = ctx.options
-    common = {"threads": o.threads, "connections": o.connections}
     if warm_up:
-        await run_wrk(ctx.procs, script, url, args, duration_s=o.warmup_s, **common)
-    return await run_wrk(ctx.procs, script, url, args, duration_s=o.duration_s, **common)
+        await run_wrk(
+            ctx.procs, script, url, args,
+            duration_s=o.warmup_s, threads=o.threads, connections=o.connections,
+        )  # fmt: skip
+    return await run_wrk(
+        ctx.procs, script, url, args,
+        duration_s=o.duration_s, threads=o.threads, connections=o.connections,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

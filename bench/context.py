@@ -29,9 +29,10 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     freshness_lags: list[float] = field(default_factory=list)  # ms, every hot HTTP round
-    service: asyncio.subprocess.Process | None = None
-    worker: asyncio.subprocess.Process | None = None
-    service_url: str = ""
+    services: list[asyncio.subprocess.Process] = field(default_factory=list)
+    workers: list[asyncio.subprocess.Process] = field(default_factory=list)
+    service_url: str = ""  # the first serve process; wrk spreads over all (spread_env)
+    service_ports: list[int] = field(default_factory=list)
 
     @property
     def dsn(self) -> str:
@@ -79,20 +80,34 @@ class Context:
         """The service as production deploys it: ``inventory serve`` for HTTP and
         ``inventory worker`` beside it (consumer, outbox relay, expiry sweeper), so the
         relay's publishing is scheduled by the OS beside the HTTP process instead of
-        taking turns on its event loop (all share the machine's 2 cores).
-        Returns the base URL once ready."""
+        taking turns on its event loop (all share the machine's 2 cores). With
+        ``--serve-procs N`` and ``--worker-procs M``, N serve processes (each on its own
+        port, with its own pool and read model, as N replicas) and M workers (competing
+        consumers of one queue). Returns the first one's base URL once all are ready."""
         await self.stop_service()
-        port = free_port()
         env, cwd = self.env(workers_in_process=False), self.tree.root
-        serve = self.tree.argv("serve", "--host", HOST, "--port", str(port))
-        self.service = await self.procs.start("service", serve, env, cwd=cwd)
-        self.worker = await self.procs.start("worker", self.tree.argv("worker"), env, cwd=cwd)
-        self.service_url = f"http://{HOST}:{port}"
-        await wait_http_ok(f"{self.service_url}/health/ready", self.service)
+        self.service_ports = [free_port() for _ in range(self.options.serve_procs)]
+        for n, port in enumerate(self.service_ports):
+            serve = self.tree.argv("serve", "--host", HOST, "--port", str(port))
+            self.services.append(await self.procs.start(f"service-{n}", serve, env, cwd=cwd))
+        for n in range(self.options.worker_procs):
+            worker = await self.procs.start(f"worker-{n}", self.tree.argv("worker"), env, cwd=cwd)
+            self.workers.append(worker)
+        for port, proc in zip(self.service_ports, self.services, strict=True):
+            await wait_http_ok(f"http://{HOST}:{port}/health/ready", proc)
+        self.service_url = f"http://{HOST}:{self.service_ports[0]}"
         return self.service_url
 
+    @property
+    def service_down(self) -> bool:
+        return not self.services or any(p.returncode is not None for p in self.services)
+
+    def spread_env(self) -> dict[str, str]:
+        """For wrk (bench/wrk/common.lua): its threads take the serve processes' ports in
+        turn, so each process gets an equal share of the connections."""
+        return {"BENCH_PORTS": ",".join(map(str, self.service_ports))}
+
     async def stop_service(self) -> None:
-        for proc in (self.service, self.worker):
-            if proc is not None:
-                await self.procs.stop(proc)
-        self.service = self.worker = None
+        for proc in (*self.services, *self.workers):
+            await self.procs.stop(proc)
+        self.services, self.workers = [], []

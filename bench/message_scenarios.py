@@ -54,7 +54,7 @@ async def drain_scenario(ctx: Context, kind: str, round_no: int = 0) -> Row:
     waiting = (await messages.queue_depths(ctx.amqp_url, [COMMANDS_QUEUE]))[COMMANDS_QUEUE]
     drain = await messages.drain_with_worker(
         ctx.procs, ctx.tree, ctx.env(workers_in_process=False), ctx.dsn, ctx.amqp_url, prefix,
-        count, profile=ctx.options.profile,
+        count, profile=ctx.options.profile, workers=ctx.options.worker_procs,
     )  # fmt: skip
     print(f"    drain: {drain.rate:,.1f}/s", flush=True)
     if drain.stacks is not None:

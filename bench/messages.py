@@ -136,12 +136,17 @@ DECIDED_SQL = "SELECT count(*) FROM idempotency_keys WHERE scope = $1 AND key LI
 
 async def drain_with_worker(
     procs: Processes, tree: ServiceTree, env: dict[str, str], dsn: str, amqp_url: str,
-    prefix: str, expected: int, *, profile: bool = False,
+    prefix: str, expected: int, *, profile: bool = False, workers: int = 1,
 ) -> Drain:  # fmt: skip
-    """Start ``inventory worker``, wait until all ``expected`` messages are decided
-    (bounded), stop it; returns the drain figures (``profile``: and py-spy's stacks)."""
+    """Start ``workers`` ``inventory worker`` processes (competing consumers of the one
+    queue), wait until all ``expected`` messages are decided (bounded), stop them; returns
+    the drain figures (``profile``: and py-spy's stacks of the first worker)."""
     conn = await asyncpg.connect(dsn)
-    worker = await procs.start(f"worker-{prefix}", tree.argv("worker"), env, cwd=tree.root)
+    started = [
+        await procs.start(f"worker-{prefix}-{n}", tree.argv("worker"), env, cwd=tree.root)
+        for n in range(workers)
+    ]
+    worker = started[0]
     recording = profiles.Recording(procs, prefix, worker.pid) if profile else None
     if recording is not None:
         await recording.start()
@@ -153,12 +158,14 @@ async def drain_with_worker(
             if decided >= expected:
                 finished = datetime.now().astimezone()
                 break
-            if worker.returncode is not None:
-                raise RuntimeError(f"inventory worker exited with {worker.returncode}")
+            if any(w.returncode is not None for w in started):
+                codes = [w.returncode for w in started]
+                raise RuntimeError(f"inventory worker exited: return codes {codes}")
             await asyncio.sleep(0.05)
     finally:
         stacks = await recording.finish() if recording is not None else None
-        await procs.stop(worker)
+        for each in started:
+            await procs.stop(each)
     try:
         first = await conn.fetchval(
             "SELECT min(created_at) FROM idempotency_keys WHERE scope = $1 AND key LIKE $2",

@@ -54,6 +54,13 @@ class Options:
     compare: tuple[str, ...] = ()  # result files to compare this run with
     out: str | None = None  # where the JSON goes (default bench/results/<stamp>-<tag>.json)
     tag: str | None = None  # the tag in the default file name (default: the service's commit)
+    serve_procs: int = 1  # `inventory serve` processes, each on its own port
+    worker_procs: int = 1  # `inventory worker` processes, beside them and for each drain
+
+    @property
+    def http_processes(self) -> int:
+        """The service's HTTP processes, which the framework ceiling gets as many of."""
+        return self.workers * self.serve_procs
 
     @property
     def growth_scales(self) -> list[int]:
@@ -85,6 +92,21 @@ def parser() -> argparse.ArgumentParser:
         help="also measure cost growth at 10k, 1m and 10m balances (reseeds; slow)",
     )
     p.add_argument("--workers", type=int, default=1, help="HTTP worker processes (both servers)")
+    p.add_argument(
+        "--serve-procs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="`inventory serve` processes, each on its own port; wrk's threads are spread "
+        "over them (docs/scaling.md)",
+    )
+    p.add_argument(
+        "--worker-procs",
+        type=int,
+        default=1,
+        metavar="M",
+        help="`inventory worker` processes beside the service and for each message drain",
+    )
     p.add_argument("--duration", type=int, default=None, help="seconds per measured run")
     p.add_argument("--messages", type=int, default=None, help="messages per drain scenario")
     p.add_argument(
@@ -143,7 +165,8 @@ def options_from(argv: list[str] | None = None) -> Options:
         quick=quick,
         growth=bool(args.growth),
         workers=max(1, args.workers),
-        threads=2,
+        # One wrk thread per serve process at least: a thread talks to one address.
+        threads=max(2, args.serve_procs),
         connections=64,
         warmup_s=1 if quick else 3,
         duration_s=args.duration or (3 if quick else 10),
@@ -158,4 +181,6 @@ def options_from(argv: list[str] | None = None) -> Options:
         compare=tuple(args.compare),
         out=args.out,
         tag=args.tag,
+        serve_procs=max(1, args.serve_procs),
+        worker_procs=max(1, args.worker_procs),
     )

@@ -80,12 +80,14 @@ async def http_groups(ctx: Context) -> None:
     reads, reservations, bookings = (o.wants(g) for g in ("reads", "reservations", "pickups"))
     if reads or reservations or bookings:
         url = await ctx.start_service()
-        print(f"- service up at {url} (production settings, {o.workers} worker(s))")
+        print(
+            f"- service up at {url} (production settings, {o.serve_procs} serve process(es) "
+            f"of {o.workers} HTTP worker(s), {o.worker_procs} worker process(es))"
+        )
     if reads or o.wants("ceilings"):
         await guarded(ctx, "reads", read_rounds(ctx, reads=reads, with_ceilings=True))
     if reservations or bookings or o.wants("ceilings"):
-        service_down = ctx.service is None or ctx.service.returncode is not None
-        if (reservations or bookings) and service_down:
+        if (reservations or bookings) and ctx.service_down:
             await ctx.start_service()  # a failed group may have left it down
         work = write_rounds(
             ctx,

@@ -55,6 +55,7 @@ async def wrk(
         threads=o.threads,
         connections=o.connections,
         rate=rate,
+        spread=ctx.spread_env(),
     )
 
 
@@ -160,8 +161,9 @@ async def outbox_settled(ctx: Context, row: Row, backlog: int, limit_s: float = 
     """Record the events still unpublished when the load stopped and wait until the
     worker's relay has published them, so that no scenario's publishing spills into
     the next one's measurement. A dead worker is a failure, not a faster figure."""
-    if ctx.worker is not None and ctx.worker.returncode is not None:
-        raise RuntimeError(f"inventory worker exited with {ctx.worker.returncode}")
+    for worker in ctx.workers:
+        if worker.returncode is not None:
+            raise RuntimeError(f"inventory worker exited with {worker.returncode}")
     started = time.monotonic()
     left = await outbox_rows(ctx)
     while left and time.monotonic() - started < limit_s:

@@ -48,9 +48,11 @@ async def run_wrk(
     threads: int,
     connections: int,
     rate: float | None = None,
+    spread: dict[str, str] | None = None,
 ) -> Load:
-    """Run ``bench/wrk/<script>.lua`` against ``url``; ``rate`` (requests/s) paces it."""
-    env = {"BENCH_LUA_DIR": str(LUA_DIR), "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    """Run ``bench/wrk/<script>.lua`` against ``url``; ``rate`` (requests/s) paces it;
+    ``spread`` (BENCH_PORTS) spreads its threads over several ports of url's host."""
+    env = {"BENCH_LUA_DIR": str(LUA_DIR), "PATH": "/usr/bin:/bin:/usr/local/bin", **(spread or {})}
     if rate:
         env["BENCH_RATE_PER_THREAD"] = f"{rate / threads:.3f}"
     argv = [

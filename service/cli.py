@@ -1,5 +1,5 @@
-"""The ``inventory`` command: serve, worker, migrate, seed-demo, verify-ledger, keys,
-pickup-secrets, outbox status."""
+"""The ``inventory`` command: serve, worker, heartbeat, migrate, seed-demo, verify-ledger,
+keys, pickup-secrets, outbox status, dlq."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+from service.cli_dlq import add_dlq_commands
 from service.cli_keys import add_key_commands, with_db
+from service.heartbeat import add_heartbeat_command, beat
 from service.logging import configure_logging, get_logger
 from service.settings import Settings, SettingsError, load_settings
 from service.storage import migrations
@@ -43,7 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser(
         "worker", help="run the message consumer, outbox relay and expiry sweeper"
     )
-    worker.set_defaults(handler=lambda s, a: _run(_worker(s)))
+    worker.add_argument(
+        "--health-file", type=Path, help="write readiness here every 5 s (inventory heartbeat)"
+    )
+    worker.set_defaults(handler=lambda s, a: _run(_worker(s, a.health_file)))
+    add_heartbeat_command(commands)
 
     policy = commands.add_parser(
         "broker-policy",
@@ -72,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="events and replies waiting, and the age of the oldest"
     )
     status.set_defaults(handler=lambda s, a: _run(_outbox_status(s)))
+    add_dlq_commands(commands, _run)
 
     verify = commands.add_parser("verify-ledger", help="check every balance against its movements")
     verify.set_defaults(handler=lambda s, a: _run(_verify(s)))
@@ -137,7 +145,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _worker(settings: Settings) -> int:
+async def _worker(settings: Settings, health_file: Path | None) -> int:
     import signal
 
     from service.messaging.worker import Worker
@@ -153,6 +161,8 @@ async def _worker(settings: Settings) -> int:
         loop.add_signal_handler(sig, stopping.set)
     starting = asyncio.create_task(worker.start())  # waits while the broker is down
     stop = asyncio.create_task(stopping.wait())
+    checks = {"broker": worker.broker_state, "database": runtime.listening}
+    beating = [asyncio.create_task(beat(health_file, checks))] if health_file else []
     try:
         await asyncio.wait({starting, stop}, return_when=asyncio.FIRST_COMPLETED)
         if starting.done():
@@ -161,9 +171,9 @@ async def _worker(settings: Settings) -> int:
             print("inventory: worker running (consumer, outbox relay, sweepers); Ctrl-C stops")
             await stop
     finally:
-        for task in (starting, stop):
+        for task in (starting, stop, *beating):
             task.cancel()
-        await asyncio.gather(starting, stop, return_exceptions=True)
+        await asyncio.gather(starting, stop, *beating, return_exceptions=True)
         await worker.stop()
         if metrics_port is not None:
             metrics_port.close()

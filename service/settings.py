@@ -18,71 +18,190 @@ PREFIX = "INVENTORY_"
 DEV_PICKUP_SECRET = "development-only-pickup-secret"
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+DAY_S = 24 * 3600
+
+
+def doc(meaning: str) -> msgspec.Meta:
+    """A setting's meaning, as the operator reads it: docs/operations.md's table of
+    settings is generated from these (``python -m service.settings_doc``)."""
+    return msgspec.Meta(description=meaning)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    database_url: Annotated[str, msgspec.Meta(pattern=r"^postgres(ql)?://")] = (
-        "postgresql://postgres@127.0.0.1:5432/inventory"
-    )
-    amqp_url: Annotated[str, msgspec.Meta(pattern=r"^amqps?://")] = (
-        "amqp://guest:guest@127.0.0.1:5672/"
-    )
-    environment: Literal["development", "production", "test"] = "development"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    host: str = "127.0.0.1"
-    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
-    http_workers: PositiveInt = 1
-    # `inventory worker` serves /metrics on this port (on INVENTORY_HOST) when set; serve
-    # has /metrics on its API port (docs/operations.md, "Metrics").
-    metrics_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] | None = None
-    db_pool_min: PositiveInt = 2
-    db_pool_max: PositiveInt = 10
+    database_url: Annotated[
+        str,
+        msgspec.Meta(pattern=r"^postgres(ql)?://"),
+        doc("The PostgreSQL database (libpq URL); `inventory migrate` creates it if missing."),
+    ] = "postgresql://postgres@127.0.0.1:5432/inventory"
+    amqp_url: Annotated[
+        str, msgspec.Meta(pattern=r"^amqps?://"), doc("The RabbitMQ broker and vhost (AMQP URL).")
+    ] = "amqp://guest:guest@127.0.0.1:5672/"
+    environment: Annotated[
+        Literal["development", "production", "test"],
+        doc(
+            "`production` logs JSON and refuses the development pickup-code secret; "
+            "`development` logs for a terminal."
+        ),
+    ] = "development"
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"], doc("The lowest level logged.")
+    ] = "info"
+    host: Annotated[str, doc("Address `inventory serve` binds (`--host` overrides).")] = "127.0.0.1"
+    port: Annotated[
+        int, msgspec.Meta(ge=1, le=65535), doc("Port `inventory serve` binds (`--port`).")
+    ] = 8000
+    http_workers: Annotated[
+        PositiveInt,
+        doc(
+            "Processes `inventory serve` runs (granian workers); each has its own database "
+            "pool and availability cache."
+        ),
+    ] = 1
+    metrics_port: (
+        Annotated[
+            int,
+            msgspec.Meta(ge=1, le=65535),
+            doc(
+                "Port on which `inventory worker` serves /metrics (on INVENTORY_HOST); unset: none. "
+                "`inventory serve` has /metrics on its API port."
+            ),
+        ]
+        | None
+    ) = None
+    db_pool_min: Annotated[
+        PositiveInt, doc("Connections each process opens at start and keeps.")
+    ] = 2
+    db_pool_max: Annotated[
+        PositiveInt,
+        doc(
+            "Most connections each process's pool opens; the process holds one more for the "
+            "change feed (LISTEN)."
+        ),
+    ] = 10
     # Deadlines of every database call, so that a database that stops answering (packets
     # dropped, nothing reset) cannot hold a request or a message for as long as it lasts.
-    db_connect_timeout_s: PositiveFloat = 5.0
-    db_acquire_timeout_s: PositiveFloat = 3.0  # waiting for a pooled connection
-    db_statement_timeout_s: PositiveFloat = (
-        3.0  # any one statement, COMMIT included (each takes ms)
-    )
-    readiness_timeout_s: PositiveFloat = 2.0  # /health/ready answers within this, whatever happens
-    verify_timeout_s: PositiveFloat = 1800.0  # verify-ledger's scans of every balance
-    max_body_bytes: PositiveInt = 1_048_576
-    max_movements_per_batch: PositiveInt = 1000
-    # Reservations (issue 3).
-    reservation_default_ttl_s: PositiveInt = 900
-    reservation_max_ttl_s: PositiveInt = 7 * 24 * 3600
-    reservation_batch_max: PositiveInt = 500
-    # Background work: consumer, outbox relay and expiry sweeper.
-    run_workers_in_process: bool = True
-    # Unacked messages held at once: a deep window lets one flush take hundreds of
-    # reservation steps (docs/performance.md, "Prefetch").
-    consumer_prefetch: PositiveInt = 2048
-    # Commands other than reservation steps (movements, pickups) handled at once.
-    consumer_concurrency: PositiveInt = 256
-    sweep_interval_s: PositiveFloat = 5.0
-    sweep_batch: PositiveInt = 500
-    relay_batch: PositiveInt = 500
-    availability_event_window_s: PositiveFloat = 0.5
-    # Click-and-collect: pickup codes are derived from this secret (set it in production).
-    pickup_code_secret: Annotated[str, msgspec.Meta(min_length=16)] = DEV_PICKUP_SECRET
-    # After a rotation, the secret before it: it still verifies (and gives again) the codes
-    # it made, and no others, until it is removed (`inventory pickup-secrets` says when).
-    pickup_code_secret_previous: Annotated[str, msgspec.Meta(min_length=16)] | None = None
-    pickup_sweep_batch: PositiveInt = 200
-    # The staff page (docs/security.md): a session ends after this long without a request,
-    # and at the latest this long after sign-in (a shift), whichever comes first.
-    staff_session_idle_s: PositiveInt = 2 * 3600
-    staff_session_lifetime_s: PositiveInt = 12 * 3600
-    # Sign-in is refused (429) for the rest of a window once one client address or one
-    # key has failed this many times within it; every replica counts in the database.
-    staff_sign_in_failures: PositiveInt = 10
-    staff_sign_in_window_s: PositiveInt = 15 * 60
-    # The origin browsers reach the service at (https://stock.example.com): a staff-page
-    # form must come from it. Unset: from the host the request names (Host header).
-    public_origin: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/?#]+$")] | None = None
-    # Availability cache: how many SKUs the in-process read model keeps.
-    availability_cache_skus: PositiveInt = 100_000
-    availability_cache_warm: bool = True  # load every SKU's balances in the background at start
+    db_connect_timeout_s: Annotated[
+        PositiveFloat, doc("Seconds to open a database connection before giving up.")
+    ] = 5.0
+    db_acquire_timeout_s: Annotated[
+        PositiveFloat, doc("Seconds a request or message waits for a pooled connection.")
+    ] = 3.0
+    db_statement_timeout_s: Annotated[
+        PositiveFloat,
+        doc("Seconds any one statement may take, COMMIT included (each normally takes ms)."),
+    ] = 3.0
+    readiness_timeout_s: Annotated[
+        PositiveFloat, doc("`/health/ready` answers within this many seconds, whatever happens.")
+    ] = 2.0
+    verify_timeout_s: Annotated[
+        PositiveFloat,
+        doc("Seconds the command-line tools' statements may take (verify-ledger scans all)."),
+    ] = 1800.0
+    max_body_bytes: Annotated[
+        PositiveInt, doc("Largest HTTP request body accepted (413 beyond).")
+    ] = 1_048_576
+    max_movements_per_batch: Annotated[
+        PositiveInt, doc("Most movements in one posted batch (HTTP or message).")
+    ] = 1000
+    reservation_default_ttl_s: Annotated[
+        PositiveInt, doc("Lifetime of a reservation that names no `ttl_seconds`.")
+    ] = 900
+    reservation_max_ttl_s: Annotated[
+        PositiveInt, doc("Longest `ttl_seconds` a reservation may ask for.")
+    ] = 7 * DAY_S
+    reservation_batch_max: Annotated[
+        PositiveInt, doc("Most reservation steps the engine decides in one transaction.")
+    ] = 500
+    run_workers_in_process: Annotated[
+        bool,
+        doc(
+            "`inventory serve` also runs the worker (consumer, outbox relay, sweepers) in each "
+            "of its processes; off when workers run as `inventory worker`."
+        ),
+    ] = True
+    consumer_prefetch: Annotated[
+        PositiveInt,
+        doc(
+            "Unacked command messages a worker holds at once: a deep window lets one flush "
+            "take hundreds of reservation steps (docs/performance.md, Prefetch)."
+        ),
+    ] = 2048
+    consumer_concurrency: Annotated[
+        PositiveInt,
+        doc("Commands other than reservation steps (movements, pickups) handled at once."),
+    ] = 256
+    sweep_interval_s: Annotated[
+        PositiveFloat,
+        doc("Seconds between the sweeps (expiry, no-shows, idempotency pruning) when idle."),
+    ] = 5.0
+    sweep_batch: Annotated[
+        PositiveInt,
+        doc("Reservations expired, or idempotency records pruned, per sweep transaction."),
+    ] = 500
+    relay_batch: Annotated[PositiveInt, doc("Outbox rows the relay publishes per round.")] = 500
+    availability_event_window_s: Annotated[
+        PositiveFloat,
+        doc("Seconds over which balance changes are gathered into availability.changed events."),
+    ] = 0.5
+    idempotency_retention_s: Annotated[
+        PositiveInt,
+        doc(
+            "Seconds an idempotency record (the first answer to a key or message id) is kept; "
+            "older ones are pruned by the worker, and a repeat after that is a new request."
+        ),
+    ] = 7 * DAY_S
+    pickup_code_secret: Annotated[
+        str,
+        msgspec.Meta(min_length=16),
+        doc("Pickup codes are derived from this secret: set it in production (Rotating secrets)."),
+    ] = DEV_PICKUP_SECRET
+    pickup_code_secret_previous: (
+        Annotated[
+            str,
+            msgspec.Meta(min_length=16),
+            doc(
+                "After a rotation, the secret before it: it still verifies the codes it made, "
+                "until removed (`inventory pickup-secrets` says when)."
+            ),
+        ]
+        | None
+    ) = None
+    pickup_sweep_batch: Annotated[
+        PositiveInt, doc("Pickups marked no-show per sweep transaction.")
+    ] = 200
+    # The staff page (docs/security.md).
+    staff_session_idle_s: Annotated[
+        PositiveInt, doc("A staff session ends after this long without a request.")
+    ] = 2 * 3600
+    staff_session_lifetime_s: Annotated[
+        PositiveInt, doc("A staff session ends this long after sign-in at the latest (a shift).")
+    ] = 12 * 3600
+    # Every replica counts sign-in failures in the database.
+    staff_sign_in_failures: Annotated[
+        PositiveInt,
+        doc("Failed sign-ins from one address or key within a window before 429."),
+    ] = 10
+    staff_sign_in_window_s: Annotated[
+        PositiveInt, doc("The window over which failed sign-ins are counted.")
+    ] = 15 * 60
+    public_origin: (
+        Annotated[
+            str,
+            msgspec.Meta(pattern=r"^https?://[^/?#]+$"),
+            doc(
+                "The origin browsers reach the service at (https://stock.example.com): a "
+                "staff-page form must come from it. Unset: the request's Host header."
+            ),
+        ]
+        | None
+    ) = None
+    availability_cache_skus: Annotated[
+        PositiveInt,
+        doc("SKUs the in-process availability read model keeps (the first loaded go first)."),
+    ] = 100_000
+    availability_cache_warm: Annotated[
+        bool, doc("Load every SKU's balances into the read model in the background at start.")
+    ] = True
 
 
 class SettingsError(Exception):

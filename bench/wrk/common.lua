@@ -28,9 +28,19 @@ end
 local threads = {}
 local thread_count = 0
 
+-- BENCH_PORTS ("8001,8002"): several serve processes on the URL's host; the threads
+-- take their ports in turn (bench/context.py, spread_env), each keeping its connections.
+local ports = {}
+for port in string.gmatch(os.getenv("BENCH_PORTS") or "", "%d+") do
+  table.insert(ports, port)
+end
+
 function setup(thread)
   thread_count = thread_count + 1
   thread:set("tid", thread_count)
+  if #ports > 1 then
+    thread.addr = wrk.lookup(wrk.host, ports[(thread_count - 1) % #ports + 1])[1]
+  end
   table.insert(threads, thread)
 end
 

@@ -29,6 +29,16 @@ from service.logging import get_logger
 from service.messaging.topology import Topology
 
 log = get_logger(__name__)
+# The headers a dead letter carries (inventory dlq reads them); a replay drops the first
+# four and keeps the count, so a message dead-lettered again shows how many times.
+ERROR_HEADER = "x-inventory-error"
+ERROR_HEADERS = (
+    ERROR_HEADER,
+    "x-inventory-error-detail",
+    "x-inventory-failed-at",
+    "x-original-routing-key",
+)
+COUNT_HEADER = "x-inventory-dead-lettered"
 
 
 class PoisonMessage(Exception):
@@ -56,6 +66,11 @@ def decode(body: bytes, routing_key: str) -> Command:
     return command
 
 
+def count_of(value: object) -> int:
+    """A count header's value; 0 when absent or not a number (a foreign header)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 class DeadLetters:
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
@@ -67,7 +82,8 @@ class DeadLetters:
         headers = dict(properties.headers or {})
         headers.update(
             {
-                "x-inventory-error": reason,
+                COUNT_HEADER: count_of(headers.get(COUNT_HEADER)) + 1,
+                ERROR_HEADER: reason,
                 "x-inventory-error-detail": detail[:1000],
                 "x-inventory-failed-at": int(time.time()),
                 "x-original-routing-key": message.routing_key or "",

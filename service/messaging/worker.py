@@ -23,6 +23,7 @@ from service.runtime import Runtime
 from service.usecases.commands import MessageCommands
 from service.usecases.expiry import announce_availability_changes, expire_due
 from service.usecases.pickup_changes import mark_no_shows
+from service.usecases.retention import prune_idempotency
 
 log = get_logger(__name__)
 AVAILABILITY_CLAIM = 20_000  # change rows turned into events per window (one event per balance)
@@ -90,6 +91,7 @@ class Worker:
                 name="availability-events",
             ),
         ]
+        self._tasks.append(self._idempotency_pruner())
         await self.consumer.start()
         log.info("worker_started")
 
@@ -98,6 +100,21 @@ class Worker:
         metrics.COMPONENTS["broker"] = lambda: self.broker_state() == "ok"
         metrics.COMPONENTS["consumer"] = lambda: (
             self.consumer is not None and self.consumer.subscription.consuming
+        )
+
+    def _idempotency_pruner(self) -> asyncio.Task[None]:
+        """Idempotency records past their retention go, a batch per transaction, at
+        once again while a whole batch went (a backlog after an upgrade or a pause)."""
+        rt, settings = self.runtime, self.runtime.settings
+        retention_s, batch = settings.idempotency_retention_s, settings.sweep_batch
+        return asyncio.create_task(
+            every(
+                settings.sweep_interval_s,
+                lambda: prune_idempotency(rt.db, retention_s, batch),
+                "idempotency_pruned",
+                batch,
+            ),
+            name="idempotency-pruner",
         )
 
     async def stop(self) -> None:

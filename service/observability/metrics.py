@@ -107,7 +107,7 @@ OUTBOX_PUBLISHED = Counter(
 
 SWEEP_RUNS = Counter(
     "inventory_sweep_runs",
-    "Rounds of the worker's periodic jobs (expiry_sweep, pickup_no_shows, "
+    "Rounds of the worker's periodic jobs (expiry_sweep, pickup_no_shows, idempotency_pruned, "
     "availability_events), by result (ok, failed).",
     ["sweep", "result"],
 )

@@ -49,6 +49,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
+    # A migration changed a table this connection had a statement prepared for (a new
+    # column under SELECT *): asyncpg drops the statement and retries it by itself,
+    # except inside a transaction, where only running the transaction again can.
+    asyncpg.InvalidCachedStatementError,
     ConnectionError,
     OSError,
 )

@@ -96,6 +96,7 @@ class IdempotencyRepository:
     async def record(self, scope: str, key: str, status_code: int, response: object) -> None:
         await self.conn.execute(Q.record, scope, key, status_code, response)
 
-    async def forget_older_than(self, cutoff: datetime) -> int:
-        result: str = await self.conn.execute(Q.forget_older_than, cutoff)
+    async def forget_older_than(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` records made before ``cutoff``; returns how many."""
+        result: str = await self.conn.execute(Q.forget_older_than, cutoff, limit)
         return int(result.split()[-1])

@@ -15,7 +15,17 @@ SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = $1
 UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE scope = $1 AND key = $2;
 
 -- name: forget_older_than
-DELETE FROM idempotency_keys WHERE created_at < $1;
+-- At most $2 of the oldest rows (idempotency_keys_created_idx): a backlog of millions
+-- goes in short statements that stay under the statement timeout. SKIP LOCKED: two
+-- workers pruning at once take different rows instead of waiting for each other.
+DELETE FROM idempotency_keys
+WHERE (scope, key) IN (
+    SELECT scope, key FROM idempotency_keys
+    WHERE created_at < $1
+    ORDER BY created_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+);
 
 -- name: insert_keys
 -- The same as insert_key for many keys at once, in key order (the lock order).

@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from service.logging import get_logger
 from service.storage.pool import Connection
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+def _migrations_dir() -> Path:
+    """``migrations/`` of the checkout the package runs from (an editable install, the
+    tests); in an installed wheel (the image), the copy installed beside the environment
+    (pyproject.toml's data-files)."""
+    checkout = Path(__file__).resolve().parents[2] / "migrations"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "inventory-service" / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
 _ADVISORY_LOCK_KEY = 0x1A7E_57C0  # "inventory migrations"
 _FILENAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import pkgutil
 import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,7 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service.storage import migrations
+from service.storage import migrations, sql
+from service.storage.arrays import ArrayStatement
 from service.storage.migrations import MIGRATIONS_DIR, MigrationError
 from service.storage.pool import Pool, connect
 
@@ -154,3 +157,57 @@ async def test_movements_cannot_be_updated_or_deleted(pool: Pool, statement: str
     with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
         await pool.execute(statement)
     assert await pool.fetchval("SELECT sum(on_hand_delta) FROM movements") == 5
+
+
+STORAGE_DIR = Path(sql.__file__).parent
+NAMED_QUERIES = {
+    f"{path.name} {name}": text
+    for path in sorted(STORAGE_DIR.glob("*.sql"))
+    for name, text in sql.load_queries(path.name).items()
+}
+
+
+def array_statements() -> dict[str, str]:
+    """The statements built from a template (``{name}`` placeholders, arrays.py), filled."""
+    found = {}
+    for info in pkgutil.iter_modules([str(STORAGE_DIR)]):
+        module = importlib.import_module(f"service.storage.{info.name}")
+        for attribute, value in vars(module).items():
+            if isinstance(value, ArrayStatement):
+                found[f"{info.name}.{attribute}"] = value.sql
+    return found
+
+
+def statements_to_prepare() -> dict[str, str]:
+    """Every named query; a template through the statement that fills it in."""
+    plain = {name: text for name, text in NAMED_QUERIES.items() if "{" not in text}
+    templates = len(NAMED_QUERIES) - len(plain)
+    filled = array_statements()
+    assert len(filled) == templates, "each template is filled by one ArrayStatement"
+    return plain | filled
+
+
+async def test_every_named_query_prepares_against_the_schema_the_migrations_build(
+    fresh: asyncpg.Connection,
+) -> None:
+    """PostgreSQL resolves every table, column, function and parameter type when it
+    prepares a statement: a query naming something the migrations do not create fails
+    here, not in production."""
+    await migrations.migrate(fresh)
+    failures = []
+    statements = statements_to_prepare()
+    for name, text in statements.items():
+        try:
+            await fresh.prepare(text)
+        except asyncpg.PostgresError as exc:
+            failures.append(f"{name}: {exc}")
+    assert failures == []
+    assert len(statements) > 50
+
+
+async def test_a_query_naming_a_column_the_migrations_do_not_create_fails_to_prepare(
+    fresh: asyncpg.Connection,
+) -> None:
+    await migrations.migrate(fresh)
+    with pytest.raises(asyncpg.UndefinedColumnError):
+        await fresh.prepare("SELECT no_such_column FROM balances WHERE location_id = $1")
