@@ -148,9 +148,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 async def _worker(settings: Settings, health_file: Path | None) -> int:
     import signal
 
+    from service import tracing
     from service.messaging.worker import Worker
     from service.runtime import Runtime, freeze_heap
+    from service.settings import traces_exporter
 
+    tracing.configure(traces_exporter())  # before the worker builds its hooks
     runtime = await Runtime.start(settings, serves_reads=False)
     worker = Worker(runtime)
     stopping = asyncio.Event()
@@ -174,6 +177,7 @@ async def _worker(settings: Settings, health_file: Path | None) -> int:
         await asyncio.gather(starting, stop, *beating, return_exceptions=True)
         await worker.stop()
         await runtime.stop()
+        tracing.shutdown()  # export the last spans
     return 0
 
 

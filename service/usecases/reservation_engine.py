@@ -38,6 +38,7 @@ import asyncio
 import contextvars
 from datetime import datetime
 
+from service import tracing
 from service.domain.reservations import Outcome
 from service.logging import get_logger
 from service.storage.database import Database
@@ -101,7 +102,7 @@ class ReservationEngine:
 
     async def _flush(self, batch: list[Pending]) -> None:
         try:
-            outcomes = await self.db.run(lambda conn: Flush(conn, batch).run())
+            outcomes = await self._decide(batch)
         except DatabaseUnavailable as exc:  # no request's own fault: no split, no retries
             for pending in batch:
                 if not pending.future.done():
@@ -124,6 +125,15 @@ class ReservationEngine:
         for pending, outcome in zip(batch, outcomes, strict=True):
             if not pending.future.done():
                 pending.future.set_result(outcome)
+
+    async def _decide(self, batch: list[Pending]) -> list[Outcome]:
+        """The flush's transaction; with tracing on, in one span linked to the span of
+        each request it decides (service/tracing.py)."""
+        if not tracing.ON:
+            return await self.db.run(lambda conn: Flush(conn, batch).run())
+        contexts = [pending.context for pending in batch]
+        with tracing.linked_span("reservation.flush", contexts, {"batch.size": len(batch)}):
+            return await self.db.run(lambda conn: Flush(conn, batch).run())
 
 
 async def decide_in_transaction(
