@@ -34,7 +34,7 @@ from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.util.types import AttributeValue
 
@@ -50,17 +50,18 @@ _tracer: trace.Tracer = trace.NoOpTracer()
 _provider: TracerProvider | None = None
 
 
-def configure(exporter: TracesExporter | SpanExporter | None) -> None:
+def configure(exporter: TracesExporter | SpanExporter | SpanProcessor | None) -> None:
     """Turn tracing on, exporting with ``exporter`` (a name from
-    ``settings.traces_exporter``, batched in the background; or an exporter object,
-    exported as each span ends: tests), or off with None. Called once at start, before
-    the app and the worker are built: they decide then whether to install their hooks."""
+    ``settings.traces_exporter``, batched in the background; an exporter object, exported
+    as each span ends: tests; or a span processor: the micro-benchmark), or off with
+    None. Called once at start, before the app and the worker are built: they decide
+    then whether to install their hooks."""
     global ON, _tracer, _provider
     shutdown()
     if exporter is None:
         return
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
     resource = Resource.create()  # reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
@@ -69,6 +70,8 @@ def configure(exporter: TracesExporter | SpanExporter | None) -> None:
     provider = TracerProvider(resource=resource)  # reads OTEL_TRACES_SAMPLER
     if isinstance(exporter, str):
         provider.add_span_processor(BatchSpanProcessor(_named_exporter(exporter)))
+    elif isinstance(exporter, SpanProcessor):
+        provider.add_span_processor(exporter)
     else:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     _provider, _tracer, ON = provider, provider.get_tracer("service"), True
