@@ -39,6 +39,7 @@ import contextvars
 from datetime import datetime
 
 from service import tracing
+from service.correlation import begin_round
 from service.domain.reservations import Outcome
 from service.logging import get_logger
 from service.storage.database import Database
@@ -98,6 +99,9 @@ class ReservationEngine:
             while self._queue:
                 batch = self._queue[: self.max_batch]
                 del self._queue[: self.max_batch]
+                # The flush's own lines (a split) carry an id of their own; each
+                # request's events and failure lines keep its id (Pending.context).
+                begin_round()
                 await self._flush(batch)
 
     async def _flush(self, batch: list[Pending]) -> None:

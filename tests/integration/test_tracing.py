@@ -27,6 +27,7 @@ from service.storage.pool import Pool
 from service.usecases.reservation_steps import Origin
 from service.usecases.reservations import create_step
 from tests.conftest import KeyMaker
+from tests.integration.test_cli import inventory
 from tests.reservation_helpers import Inbox, create_body, create_message, eventually, given_stock
 
 Client = httpx.AsyncClient
@@ -226,3 +227,11 @@ async def test_a_flush_of_several_requests_is_linked_to_each_and_their_events_ke
         " ORDER BY convert_from(payload, 'UTF8') ~ 'r-3', convert_from(payload, 'UTF8') ~ 'r-2'"
     )
     assert [row["trace_context"].split("-")[1] for row in rows] == [f"{t:032x}" for t in requests]
+
+
+async def test_an_exporter_not_shipped_stops_the_worker_with_one_line_naming_its_variable() -> None:
+    code, _, err = await inventory("worker", OTEL_TRACES_EXPORTER="jaeger")
+
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "OTEL_TRACES_EXPORTER" in err
