@@ -45,16 +45,10 @@ def spans() -> Iterator[InMemorySpanExporter]:
 
 
 @pytest.fixture
-async def traced_worker(
-    spans: InMemorySpanExporter, messaging_runtime: Runtime, clean: None, broker: object
-) -> AsyncIterator[Worker]:
-    """A worker built while tracing is on (it installs its hooks when built)."""
-    messaging_runtime.read_model.reset()
-    await messaging_runtime.read_model.locations.load()
-    running = Worker(messaging_runtime)
-    await running.start()
-    yield running
-    await running.stop()
+def traced_worker(spans: InMemorySpanExporter, request: pytest.FixtureRequest) -> Worker:
+    """The running worker, built once tracing is on (it installs its hooks when built)."""
+    running: Worker = request.getfixturevalue("worker")
+    return running
 
 
 @pytest.fixture
