@@ -13,7 +13,7 @@ from service.cli_dlq import add_dlq_commands
 from service.cli_keys import add_key_commands, with_db
 from service.heartbeat import add_heartbeat_command, beat
 from service.logging import configure_logging, get_logger
-from service.settings import Settings, SettingsError, load_settings
+from service.settings import Settings, SettingsError, load_settings, traces_exporter
 from service.storage import migrations
 from service.storage.database import Database
 from service.storage.pool import connect, create_database_if_missing, create_pool
@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        traces_exporter()  # a wrong OTEL_* tracing variable is refused here too, in one line
     except SettingsError as exc:
         print(f"inventory: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -148,10 +149,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 async def _worker(settings: Settings, health_file: Path | None) -> int:
     import signal
 
+    from service import tracing
     from service.messaging.worker import Worker
     from service.observability.metrics_port import metrics_port_of
     from service.runtime import Runtime, freeze_heap
 
+    tracing.configure(traces_exporter())  # before the worker builds its hooks
     runtime = await Runtime.start(settings, serves_reads=False)
     metrics_port = await metrics_port_of(runtime)  # INVENTORY_METRICS_PORT, when set
     worker = Worker(runtime)
@@ -178,6 +181,7 @@ async def _worker(settings: Settings, health_file: Path | None) -> int:
         if metrics_port is not None:
             metrics_port.close()
         await runtime.stop()
+        tracing.shutdown()  # export the last spans
     return 0
 
 

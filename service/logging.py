@@ -3,7 +3,8 @@
 Standard-library loggers (asyncpg, aio-pika, granian) are routed through the same
 renderer. Context such as ``sku`` or ``message_id`` is bound with
 ``structlog.contextvars`` and appears on every line logged while it is bound; the HTTP
-``request_id`` has its own ContextVar (``REQUEST_ID``), added to every line the same way.
+``request_id`` has its own ContextVar (``REQUEST_ID``), added to every line the same way,
+and so has the story's ``correlation_id`` (``CORRELATION_ID``, service/correlation.py).
 """
 
 from __future__ import annotations
@@ -19,14 +20,21 @@ import structlog
 # The HTTP request being served. A plain ContextVar set once per request by the edge
 # middleware: structlog's bind/reset per request cost a measurable share of a cached read.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The story's correlation id when it is not an HTTP request's (whose id is its request
+# id): a consumed message's, a background round's. See service/correlation.py.
+CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
 def add_request_id(
     _logger: object, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
+    """``request_id`` and ``correlation_id`` on every line logged while they are bound."""
     request_id = REQUEST_ID.get()
     if request_id is not None:
         event.setdefault("request_id", request_id)
+    correlation_id = CORRELATION_ID.get() or request_id
+    if correlation_id is not None:
+        event.setdefault("correlation_id", correlation_id)
     return event
 
 

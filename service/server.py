@@ -10,16 +10,20 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from service import tracing
 from service.api.app import create_app
 from service.logging import configure_logging
 from service.messaging.worker import Worker
 from service.runtime import Runtime
-from service.settings import load_settings
+from service.settings import load_settings, traces_exporter
 
 
 def app_from_env() -> Litestar:
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.environment == "production")
+    # In each server process, before the app is built (it installs the tracing hooks
+    # then); the SDK exports what is pending when the process exits.
+    tracing.configure(traces_exporter())
     return create_app(settings, beside=worker if settings.run_workers_in_process else None)
 
 

@@ -2,6 +2,7 @@
 
 No other module reads ``os.environ``. Every field maps to ``INVENTORY_<FIELD>``;
 a wrong or missing value fails at start-up with one line naming the variable.
+Tracing is switched by the standard OTEL_* variables instead (``traces_exporter``).
 """
 
 from __future__ import annotations
@@ -252,6 +253,40 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
             "INVENTORY_RESERVATION_DEFAULT_TTL_S: must not exceed INVENTORY_RESERVATION_MAX_TTL_S"
         )
     return settings
+
+
+TracesExporter = Literal["otlp", "console"]
+_TRUE = ("true", "1", "yes", "on")
+
+
+def traces_exporter(environ: Mapping[str, str] | None = None) -> TracesExporter | None:
+    """Which span exporter the standard OTEL_* variables ask for; None: tracing is off
+    (the default). The one exception to "no other module reads os.environ": once this
+    says on, the OpenTelemetry SDK reads its own OTEL_* variables (endpoint, headers,
+    service name, sampler, batch sizes) as its documentation says.
+
+    On when OTEL_TRACES_EXPORTER names an exporter (``otlp`` or ``console``), or when an
+    OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT or ..._TRACES_ENDPOINT: ``otlp``).
+    Off when OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is ``none``, whatever
+    else is set. Raises SettingsError for an exporter or OTLP protocol not shipped."""
+    environ = os.environ if environ is None else environ
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() in _TRUE:
+        return None
+    named = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    if named == "none" or not (named or endpoint):
+        return None
+    exporter = named or "otlp"
+    if exporter not in ("otlp", "console"):
+        raise SettingsError(f"OTEL_TRACES_EXPORTER: {exporter!r} is not shipped (otlp, console)")
+    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
+    )
+    if exporter == "otlp" and protocol != "http/protobuf":
+        raise SettingsError(f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} (only http/protobuf)")
+    return "otlp" if exporter == "otlp" else "console"
 
 
 def _one_line(message: str) -> str:

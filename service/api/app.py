@@ -30,6 +30,7 @@ from service.api.pickups import PickupController, StorePickupController
 from service.api.reservations import ReservationController
 from service.api.staff import StaffPageController
 from service.api.stock import StockController
+from service.api.traced_requests import traced_requests
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
 
@@ -65,7 +66,8 @@ def create_app(
         state=State({"runtime": runtime}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development")
+            *traced_requests(),  # none unless tracing is on
+            DefineMiddleware(EdgeMiddleware, access_log=settings.environment == "development"),
         ],
         openapi_config=openapi_config(version("inventory-service")),
         template_config=template_config(),

@@ -44,6 +44,7 @@ from service.messaging.dead_letters import DeadLetters, PoisonMessage, decode
 from service.messaging.keyed_locks import KeyedLocks
 from service.messaging.subscription import Subscription
 from service.messaging.topology import Topology
+from service.messaging.traced_deliveries import with_story
 from service.observability import metrics
 from service.settings import Settings
 from service.storage.database import is_transient
@@ -83,7 +84,9 @@ class CommandConsumer:
         self.topology = topology
         self.commands = commands
         self.dead_letters = DeadLetters(topology)
-        self.subscription = Subscription(channel, topology.commands_queue.name, self._on_delivery)
+        self.subscription = Subscription(
+            channel, topology.commands_queue.name, with_story(self._on_delivery)
+        )
         # Reservation steps waiting for the engine, and tasks handling other commands.
         self._in_flight: set[asyncio.Future[Any]] = set()
         self._slots = asyncio.Semaphore(settings.consumer_concurrency)

@@ -25,6 +25,7 @@ from service.contracts.messages import (
     command_decoder,
     encoder,
 )
+from service.correlation import current_correlation_id
 from service.logging import get_logger
 from service.messaging.topology import Topology
 
@@ -124,7 +125,7 @@ class DeadLetters:
                 encoder.encode(rejected),
                 content_type="application/json",
                 message_id=reply_id,
-                correlation_id=properties.correlation_id,
+                correlation_id=current_correlation_id(),  # the message's (correlation.py)
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
             routing_key=str(properties.reply_to),

@@ -78,7 +78,10 @@ _DESCRIPTION = (
     "twice has one effect and gets identical replies. AMQP reply_to and "
     "correlation_id are honoured: the outcome is also sent to reply_to. Invalid "
     "commands are dead-lettered to inventory.commands.dead-letter with the reason "
-    "in the x-inventory-error header."
+    "in the x-inventory-error header. Every event and reply carries the AMQP "
+    "correlation_id of what caused it: the HTTP request id (X-Request-ID), or the "
+    "command's correlation_id, else its message_id. With tracing on, a W3C "
+    "traceparent header names the trace (docs/operations.md)."
 )
 
 

@@ -15,10 +15,11 @@ import contextlib
 import aiormq
 from aio_pika.abc import AbstractChannel
 
+from service import tracing
 from service.logging import get_logger
 from service.observability.metrics import OUTBOX_PUBLISHED
 from service.storage.database import Database
-from service.storage.outbox import StoredMessage
+from service.storage.outbox import OutgoingMessage, StoredMessage
 from service.usecases.outbox import publish_pending
 
 log = get_logger(__name__)
@@ -79,8 +80,19 @@ class OutboxRelay:
         """Straight to the channel underneath aio-pika (what ``Exchange.publish`` calls),
         with the AMQP properties built directly: an ``aio_pika.Message`` per row cost more
         CPU than the publish itself. The channel has publisher confirms (checked in
-        __init__): a nack raises DeliveryError and the batch is not deleted."""
+        __init__): a nack raises DeliveryError and the batch is not deleted. With tracing
+        on, a row that kept its writer's traceparent is published in a span of that
+        trace, named in the message's ``traceparent`` header."""
         message = row.message
+        if not (tracing.ON and message.trace_context):
+            await self._send(message, None)
+            return
+        attributes = {"messaging.system": "rabbitmq", "messaging.message.id": message.message_id}
+        name = f"publish {message.routing_key}"
+        with tracing.publish_span(name, message.trace_context, attributes) as headers:
+            await self._send(message, headers)
+
+    async def _send(self, message: OutgoingMessage, headers: dict[str, str] | None) -> None:
         channel = await self.channel.get_underlay_channel()
         await channel.basic_publish(
             message.payload,
@@ -88,6 +100,7 @@ class OutboxRelay:
             routing_key=message.routing_key,
             properties=aiormq.spec.Basic.Properties(
                 content_type="application/json",
+                headers=headers,  # type: ignore[arg-type]
                 message_id=message.message_id,
                 correlation_id=message.correlation_id,
                 delivery_mode=PERSISTENT,

@@ -12,6 +12,7 @@ import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 from aiormq.exceptions import AMQPError
 
+from service.correlation import begin_round
 from service.logging import get_logger
 from service.messaging.consumer import CommandConsumer
 from service.messaging.relay import OutboxRelay
@@ -170,6 +171,7 @@ async def every(
     one when it runs again, not one per interval."""
     failures = 0
     while True:
+        begin_round()  # each round's lines and events carry an id of its own
         try:
             done = await job()
         except Exception as exc:

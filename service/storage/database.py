@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
 import asyncpg
 
+from service import tracing
 from service.logging import get_logger
 from service.storage import constraints
 from service.storage.errors import translate
@@ -110,6 +111,8 @@ class _Block:
 
 _block: ContextVar[_Block | None] = ContextVar("block", default=None)
 
+_SPAN_ATTRIBUTES = {"db.system.name": "postgresql"}
+
 # How much longer than PostgreSQL's statement_timeout a block may take before the
 # client gives its connection up: a database that answers, however slowly, cancels a
 # long statement itself first (a 503, not an outage); only silence outlasts this.
@@ -142,10 +145,16 @@ class Database:
         # replicas hear it through NOTIFY.
         self.after_commit: list[Callable[[Changes], Awaitable[None]]] = []
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """One READ COMMITTED transaction; commits when the block ends without error.
-        A connection lost during the COMMIT raises CommitUncertain: it may have happened."""
+        A connection lost during the COMMIT raises CommitUncertain: it may have happened.
+        With tracing on, a span inside a traced story (service/tracing.py)."""
+        if tracing.ON:
+            return tracing.traced_transaction(self._transaction(), _SPAN_ATTRIBUTES)
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
         async with self.connection() as conn:
             transaction = conn.transaction()
             await transaction.start()

@@ -1,4 +1,9 @@
-"""The outbox: events and replies stored in the transaction of the change they describe."""
+"""The outbox: events and replies stored in the transaction of the change they describe.
+
+Each message takes the story's correlation id (service/correlation.py) and, when
+tracing is on, the W3C traceparent of the span that wrote it (service/tracing.py), both
+read where ``event`` or ``reply`` is called: a batched flush calls them in each
+request's own context."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from service import tracing
+from service.correlation import current_correlation_id
 from service.ids import new_id
 from service.storage.pool import Connection
 from service.storage.sql import Queries
@@ -23,6 +30,7 @@ class OutgoingMessage:
     payload: bytes
     message_id: str
     correlation_id: str | None = None
+    trace_context: str | None = None  # the writer's W3C traceparent (tracing on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +43,14 @@ class Backlog:
 
 
 def event(routing_key: str, payload: bytes, message_id: str | None = None) -> OutgoingMessage:
-    return OutgoingMessage(EVENTS_EXCHANGE, routing_key, payload, message_id or new_id())
+    return OutgoingMessage(
+        EVENTS_EXCHANGE,
+        routing_key,
+        payload,
+        message_id or new_id(),
+        current_correlation_id(),
+        tracing.traceparent() if tracing.ON else None,
+    )
 
 
 def reply(
@@ -44,10 +59,18 @@ def reply(
     """A reply to a command message. Its AMQP message_id is the same for every reply to
     the same message (``answering``: the command's message id and content fingerprint),
     so that a consumer deduplicating on message_id sees a repeated reply as one; a
-    message id reused with other content gets replies of its own."""
+    message id reused with other content gets replies of its own. Its correlation_id is
+    the command's, else the story's (the command's message id)."""
     message_id, fingerprint = answering
     reply_id = uuid.uuid5(uuid.NAMESPACE_URL, f"reply/{message_id}/{fingerprint}").hex
-    return OutgoingMessage(DEFAULT_EXCHANGE, reply_to, payload, reply_id, correlation_id)
+    return OutgoingMessage(
+        DEFAULT_EXCHANGE,
+        reply_to,
+        payload,
+        reply_id,
+        correlation_id or current_correlation_id(),
+        tracing.traceparent() if tracing.ON else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +93,7 @@ class OutboxRepository:
             [m.message_id for m in messages],
             [m.correlation_id for m in messages],
             [m.payload for m in messages],
+            [m.trace_context for m in messages],
         )
         await self.notify_outbox()
 
@@ -88,6 +112,7 @@ class OutboxRepository:
                     bytes(r["payload"]),
                     r["message_id"],
                     r["correlation_id"],
+                    r["trace_context"],
                 ),
             )
             for r in rows

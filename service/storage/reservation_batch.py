@@ -112,6 +112,7 @@ WRITE_BATCH = ArrayStatement(
         Column("message_id", "text"),
         Column("correlation_id", "text"),
         Column("payload", "bytea"),
+        Column("trace_context", "text"),
     ),
     Scalar("answer_scope", "text"),
     Rows(

@@ -52,8 +52,8 @@ WITH new_reservations AS (
     INSERT INTO availability_changes (location_id, sku)
     SELECT location_id, sku FROM {balance_totals}
 ), outgoing AS (
-    INSERT INTO outbox (exchange, routing_key, message_id, correlation_id, payload)
-    SELECT exchange, routing_key, message_id, correlation_id, payload FROM {messages}
+    INSERT INTO outbox (exchange, routing_key, message_id, correlation_id, payload, trace_context)
+    SELECT exchange, routing_key, message_id, correlation_id, payload, trace_context FROM {messages}
 ), recorded_answers AS (
     -- Answers arrive as JSON bytes from msgspec (cheaper than a jsonb codec call each).
     UPDATE idempotency_keys AS i

@@ -39,6 +39,8 @@ import contextvars
 import time
 from datetime import datetime
 
+from service import tracing
+from service.correlation import begin_round
 from service.domain.reservations import Outcome
 from service.logging import get_logger
 from service.observability.metrics import count_flush
@@ -99,12 +101,15 @@ class ReservationEngine:
             while self._queue:
                 batch = self._queue[: self.max_batch]
                 del self._queue[: self.max_batch]
+                # The flush's own lines (a split) carry an id of their own; each
+                # request's events and failure lines keep its id (Pending.context).
+                begin_round()
                 await self._flush(batch)
 
     async def _flush(self, batch: list[Pending]) -> None:
         started = time.perf_counter()
         try:
-            outcomes = await self.db.run(lambda conn: Flush(conn, batch).run())
+            outcomes = await self._decide(batch)
         except DatabaseUnavailable as exc:  # no request's own fault: no split, no retries
             for pending in batch:
                 if not pending.future.done():
@@ -128,6 +133,15 @@ class ReservationEngine:
         for pending, outcome in zip(batch, outcomes, strict=True):
             if not pending.future.done():
                 pending.future.set_result(outcome)
+
+    async def _decide(self, batch: list[Pending]) -> list[Outcome]:
+        """The flush's transaction; with tracing on, in one span linked to the span of
+        each request it decides (service/tracing.py)."""
+        if not tracing.ON:
+            return await self.db.run(lambda conn: Flush(conn, batch).run())
+        contexts = [pending.context for pending in batch]
+        with tracing.linked_span("reservation.flush", contexts, {"batch.size": len(batch)}):
+            return await self.db.run(lambda conn: Flush(conn, batch).run())
 
 
 async def decide_in_transaction(

@@ -220,8 +220,11 @@ class Flush:
         if announcement is None:
             return
         if announcement.publish:
+            # In the request's own context: its correlation id and span, not the flush's.
             self.messages.append(
-                event(announcement.routing_key, announcement.payload, announcement.event_id)
+                pending.context.run(
+                    event, announcement.routing_key, announcement.payload, announcement.event_id
+                )
             )
         self._reply(pending, announcement.payload)
         if origin.message_id is not None:
@@ -232,7 +235,11 @@ class Flush:
         origin = pending.origin
         if origin.reply_to and payload is not None:
             answering = (origin.message_id or "", origin.fingerprint)
-            self.messages.append(reply(origin.reply_to, payload, origin.correlation_id, answering))
+            self.messages.append(
+                pending.context.run(
+                    reply, origin.reply_to, payload, origin.correlation_id, answering
+                )
+            )
 
     # -- phase 5: write ------------------------------------------------------
 

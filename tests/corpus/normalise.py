@@ -9,7 +9,8 @@ Everything else is kept byte for byte. What is replaced, and why:
 - pickup codes (random per booking): ``{code:N}``, numbered the same way (typed in
   lower case or without the dash: ``{code:N lower}``, ``{code:N bare}``);
 - request ids the service generates (a per-process prefix and a counter):
-  ``{request-id}``;
+  ``{request-id}``; so are the correlation ids it makes for background rounds (an
+  availability event's): ``{made-correlation-id}``;
 - timestamps taken from the clock while the scene ran (up to the end of the step; a
   repeated request answers the first one's time): ``{now}``, or ``{now+15m}`` for
   the clock plus one of a few known durations (the default reservation TTL, the
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from service.api.edge import _PREFIX as REQUEST_ID_PREFIX
+from service.correlation import MADE_PREFIX
 
 # Durations after "now" that the service computes and the script provokes.
 NOW_OFFSETS = {
@@ -45,6 +47,7 @@ _HEX_ID = re.compile(
 _CODE = re.compile(r'"pickup_code":"([^"]+)"')
 _CLOCK = re.compile(r"(?<![\d:])(\d{2}:\d{2}) UTC")
 _REQUEST_ID = re.compile(re.escape(REQUEST_ID_PREFIX) + r"[0-9a-f]{8}")
+_MADE_ID = re.compile(re.escape(MADE_PREFIX) + r"[0-9a-f]{8}")
 _TIMESTAMP = re.compile(
     r"(?<!\d)(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(Z|[+-]\d{2}:\d{2})?"
 )
@@ -99,6 +102,7 @@ class Normaliser:
                 text = _replace_code(text, code, placeholder)
         text = _HEX_ID.sub(lambda m: self._number(m[0], "id"), text)
         text = _REQUEST_ID.sub("{request-id}", text)
+        text = _MADE_ID.sub("{made-correlation-id}", text)
         text = _TIMESTAMP.sub(lambda m: self._timestamp(m, window), text)
         text = _CLOCK.sub(lambda m: self._clock(m, window), text)
         return _DATE.sub(lambda m: self._date(m[1]), text)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
+from service.correlation import begin_round
 from service.messaging.topology import COMMANDS_EXCHANGE, DEAD_LETTER_QUEUE, EVENTS_EXCHANGE
 from service.messaging.worker import AVAILABILITY_CLAIM, Worker
 from service.runtime import Runtime
@@ -121,12 +122,18 @@ class Broker:
             f"the consumer to settle {copies} message(s) sent to {routing_key!r}",
         )
 
+    async def _announce(self) -> int:
+        """One round of the worker's announcer, as its loop runs it: with a correlation
+        id of its own (in the task ``gather`` gives it), not the last request's."""
+        begin_round()
+        return await announce_availability_changes(self.runtime.db, AVAILABILITY_CLAIM)
+
     async def settle(self) -> Captured:
         self.markers += 1
         marker = f"{MARKER}{self.markers}"
         await asyncio.gather(
             self._feed_settled(marker),
-            announce_availability_changes(self.runtime.db, AVAILABILITY_CLAIM),
+            self._announce(),
         )
         captured = Captured()
         last_outbox_id = await self._outbox_emptied()
