@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from service import cli_reports
 from service.cli_dlq import add_dlq_commands
 from service.cli_keys import add_key_commands, with_db
 from service.heartbeat import add_heartbeat_command, beat
@@ -72,14 +73,14 @@ def _parser() -> argparse.ArgumentParser:
         "pickup-secrets",
         help="which pickup-code secrets the live pickups need (when the previous one can go)",
     )
-    pickup_secrets.set_defaults(handler=lambda s, a: _run(_pickup_secrets(s)))
+    pickup_secrets.set_defaults(handler=lambda s, a: _run(cli_reports.pickup_secrets(s)))
 
     outbox = commands.add_parser("outbox", help="the outbox: what waits to be published")
     outbox_commands = outbox.add_subparsers(required=True, metavar="COMMAND")
     status = outbox_commands.add_parser(
         "status", help="events and replies waiting, and the age of the oldest"
     )
-    status.set_defaults(handler=lambda s, a: _run(_outbox_status(s)))
+    status.set_defaults(handler=lambda s, a: _run(cli_reports.outbox_status(s)))
     add_dlq_commands(commands, _run)
 
     verify = commands.add_parser("verify-ledger", help="check every balance against its movements")
@@ -253,49 +254,5 @@ async def _verify(settings: Settings) -> int:
             print(line)
         print(f"inventory: ledger does NOT verify: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-
-    return await with_db(settings, work)
-
-
-async def _pickup_secrets(settings: Settings) -> int:
-    from service.cli_keys import shown
-    from service.usecases.pickup_code_secrets import code_secrets_of, secrets_in_use
-
-    async def work(db: Database) -> int:
-        for use in await secrets_in_use(db, code_secrets_of(settings)):
-            holds = f", the last hold ends {shown(use.last_hold_until)}" if use.live else ""
-            line = f"{use.role:<9} {use.secret_id or '-':<16}  {use.live} live pickup(s){holds}"
-            if use.role == "previous":
-                line += (
-                    ": keep INVENTORY_PICKUP_CODE_SECRET_PREVIOUS until then"
-                    if use.live
-                    else ": INVENTORY_PICKUP_CODE_SECRET_PREVIOUS is no longer needed"
-                )
-            elif use.role == "missing":
-                line += ": made with a secret that is not configured; they cannot be collected"
-            print(line)
-        return 0
-
-    return await with_db(settings, work)
-
-
-async def _outbox_status(settings: Settings) -> int:
-    """One line: how many events and replies wait and since when. Exit status 0 either
-    way: a backlog is for the operator to judge (a relay stopped, the broker down)."""
-    from datetime import UTC, datetime
-
-    from service.usecases.outbox import outbox_backlog
-
-    async def work(db: Database) -> int:
-        backlog = await outbox_backlog(db)
-        if backlog.oldest is None:
-            print("outbox: empty (everything committed has been published)")
-            return 0
-        age = (datetime.now(UTC) - backlog.oldest).total_seconds()
-        print(
-            f"outbox: {backlog.events} event(s) and {backlog.replies} reply(ies) waiting; "
-            f"the oldest written {backlog.oldest.isoformat(timespec='seconds')} ({age:.0f} s ago)"
-        )
-        return 0
 
     return await with_db(settings, work)
