@@ -100,16 +100,21 @@ def test_every_image_is_pinned_to_an_exact_version() -> None:
     assert [i for i in images if not EXACT_TAG.match(i)] == []
 
 
-def test_the_monitoring_profile_scrapes_the_api_and_loads_the_rules_it_mounts() -> None:
+def test_the_monitoring_profile_scrapes_the_api_and_every_worker_and_loads_its_rules() -> None:
     prometheus = SERVICES["prometheus"]
     assert prometheus["profiles"] == ["monitoring"]
     config = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
-    (job,) = config["scrape_configs"]
-    assert job["metrics_path"] == "/metrics"
-    (target,) = job["static_configs"][0]["targets"]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"inventory-api", "inventory-worker"}
+    assert {job["metrics_path"] for job in jobs.values()} == {"/metrics"}
+    (target,) = jobs["inventory-api"]["static_configs"][0]["targets"]
     host, port = target.split(":")
     assert host in INVENTORY
     assert f"{port}:{Settings().port}" in INVENTORY["api"]["ports"]
+    (workers,) = jobs["inventory-worker"]["dns_sd_configs"]
+    (name,) = workers["names"]
+    metrics_port = INVENTORY[name]["environment"]["INVENTORY_METRICS_PORT"]
+    assert str(workers["port"]) == metrics_port
     mounted = {v.split(":")[1] for v in prometheus["volumes"] if v.startswith(".")}
     assert {f"/etc/prometheus/{rules}" for rules in config["rule_files"]} <= mounted
 
