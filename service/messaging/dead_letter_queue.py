@@ -35,7 +35,13 @@ import aio_pika
 import msgspec
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
-from service.messaging.dead_letters import COUNT_HEADER, ERROR_HEADER, ERROR_HEADERS, count_of
+from service.messaging.dead_letters import (
+    COUNT_HEADER,
+    ERROR_HEADER,
+    ERROR_HEADERS,
+    count_of,
+    kept_copy,
+)
 from service.messaging.topology import Topology, declare
 
 READ_LIMIT = 100_000  # dead letters held at once; more stay in the queue, unseen
@@ -132,15 +138,7 @@ class HeldDeadLetters:
         # The count and the broker's x-death stay: each counts its own dead-letterings.
         headers = {k: v for k, v in message.headers.items() if k not in ERROR_HEADERS}
         await self.topology.commands.publish(
-            aio_pika.Message(
-                message.body,
-                headers=headers,
-                content_type=message.content_type,
-                message_id=message.message_id,
-                correlation_id=message.correlation_id,
-                reply_to=message.reply_to,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
+            kept_copy(message.body, headers, message),
             routing_key=letter.info.routing_key,
             mandatory=True,  # an unroutable republish is an error, never a silent loss
         )

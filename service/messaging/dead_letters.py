@@ -13,6 +13,7 @@ import hashlib
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import aio_pika
 import msgspec
@@ -67,6 +68,29 @@ def decode(body: bytes, routing_key: str) -> Command:
     return command
 
 
+class _Properties(Protocol):
+    """What a copy keeps of a delivery's AMQP properties (aiormq's and aio-pika's alike)."""
+
+    content_type: str | None
+    message_id: str | None
+    correlation_id: str | None
+    reply_to: str | None
+
+
+def kept_copy(body: bytes, headers: dict[str, Any], properties: _Properties) -> aio_pika.Message:
+    """The same command again, persistent, with ``headers``: what the dead-letter queue
+    keeps, and what a replay sends back (its id unchanged, so idempotency holds)."""
+    return aio_pika.Message(
+        body,
+        headers=headers,
+        content_type=properties.content_type,
+        message_id=properties.message_id,
+        correlation_id=properties.correlation_id,
+        reply_to=properties.reply_to,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+
+
 def count_of(value: object) -> int:
     """A count header's value; 0 when absent or not a number (a foreign header)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
@@ -91,15 +115,7 @@ class DeadLetters:
             }
         )
         await self.topology.dead_letter.publish(
-            aio_pika.Message(
-                message.body,
-                headers=headers,
-                content_type=properties.content_type,
-                message_id=properties.message_id,
-                correlation_id=properties.correlation_id,
-                reply_to=properties.reply_to,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
+            kept_copy(message.body, headers, properties),
             routing_key=message.routing_key or "unrouted",
         )
         if properties.reply_to:
